@@ -36,7 +36,7 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
 
 
 #: The event columns the early-life features read (the Spark driver keeps these of its event tables but
-#: `order_id`, read only to order ties, which its canonical row order settles: `spark_tables.driver_columns`).
+#: `order_id`, read only to order ties, which its canonical row order settles: `spark_driver_view.driver_columns`).
 EARLY_LIFE_COLUMNS: dict[str, tuple[str, ...]] = {
     "orders": ("customer_id", "ordered_at", "order_id", "revenue", "promo"),
     "tickets": ("customer_id", "opened_at", "effort_minutes"),

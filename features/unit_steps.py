@@ -93,7 +93,7 @@ STEP_COLUMNS = (
         real="winning a customer really costs that much more (less) from then on (a new channel, paid campaigns)",
     ),
 )
-#: The columns the Spark driver keeps whole (`pipelines.engines.spark_tables.DRIVER_AMOUNTS`): not streamed.
+#: The columns the Spark driver keeps whole (`pipelines.engines.spark_driver_view.DRIVER_AMOUNTS`): not streamed.
 KEPT_WHOLE = frozenset({"orders.revenue"})
 
 
@@ -216,7 +216,7 @@ def _step_at(counts: np.ndarray, logs: np.ndarray) -> tuple[int, float] | None:
 def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """The notes on a money column of `STEP_COLUMNS` changing unit part way through (`step_in_months`), from the
     accepted tables: the orders' revenue (both engines: the Spark driver keeps the orders' times and revenue,
-    `spark_tables.DRIVER_AMOUNTS`), since round 35 the invoices' and returns' amounts (was: read as given, exit
+    `spark_driver_view.DRIVER_AMOUNTS`), since round 35 the invoices' and returns' amounts (was: read as given, exit
     0, the orders in units and only the invoices in cents from a day on), of the Spark driver's month sums as
     they streamed (`SparkTables.month_amounts`: it keeps none of those amounts)."""
     said = []

@@ -61,7 +61,7 @@ def _assert_driver_tables(got, expected) -> None:
     """A Spark load's driver tables are the pandas loader's in the columns the driver keeps (`driver_view`: of
     the returns and invoices only the distinct customer ids), and their fingerprint is that of the pandas
     loader's whole tables (issue 11)."""
-    from pipelines.engines.spark_tables import driver_view
+    from pipelines.engines.spark_driver_view import driver_view
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.tables)

@@ -13,7 +13,8 @@ from tests.pipelines.test_hostile_round24 import _folder
 def _streamed(tables, parts=2):
     """The Spark driver's way, without a session: each table's batches through `StreamedCounts` (the
     accumulation of `accepted_tables`' loop), in the stream's order."""
-    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.engines.spark_driver_view import StreamedCounts
+    from pipelines.engines.spark_tables import SparkTables
 
     summed = StreamedCounts()
     for name, t in tables.items():

@@ -224,7 +224,7 @@ def test_the_sums_per_customer_are_one_hash_pass_over_the_customers_ids():
     `customer_medians` compares by position; a batch's sums (Spark) stay by id, folded by the one
     `summed_by_id` the orders' counts use. The figures are the groupby's: a missing amount adds nothing."""
     from features.conventions import customer_amounts, customer_medians
-    from pipelines.engines.spark_tables import StreamedCounts, order_counts_of, summed_by_id
+    from pipelines.engines.spark_driver_view import StreamedCounts, order_counts_of, summed_by_id
 
     customers = pd.Index(pd.array(["C1", "C2", "C3"], dtype="string"))
     orders = pd.DataFrame(

@@ -38,11 +38,11 @@ def test_order_amounts_in_another_unit_from_a_month_on_are_noted(tmp_path):
     the factor and the way out (`features.unit_steps.unit_step_notes`, in `load_notes.amount_notes`): each month's
     geometric mean per order, every month after the step far above every month before and crossed in a month or
     two. A note, not a stop: a business that really changed what it sells has no way out of a stop. The Spark
-    driver keeps the orders' times and revenue (`spark_tables.driver_view`): the same note from its tables. A
+    driver keeps the orders' times and revenue (`spark_driver_view.driver_view`): the same note from its tables. A
     business growing 40% a month (x10 over the 8 months), thousands for units (/1000) and a step of x10 (no unit's
     factor) are judged as they should be: no note, the note, no note."""
     from features.contract import EVENT_TIME_COLUMNS
-    from pipelines.engines.spark_tables import DRIVER_AMOUNTS
+    from pipelines.engines.spark_driver_view import DRIVER_AMOUNTS
     from pipelines.load_notes import amount_notes
 
     orders = _validated(_monthly_orders({"2023-05": 100.0}))

@@ -242,7 +242,8 @@ def test_invoice_or_return_amounts_in_another_unit_from_a_month_on_are_noted():
     `invoices.amount` and `returns.amount` too (`features.unit_steps.STEP_COLUMNS`, the one rule `unit_step_notes`
     applies); the Spark driver keeps none of those amounts and sums them by month as they stream
     (`StreamedCounts`, `month_sums`): the same note. The orders' note reads as before."""
-    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.engines.spark_driver_view import StreamedCounts
+    from pipelines.engines.spark_tables import SparkTables
     from pipelines.load_notes import amount_notes
     from tests.pipelines.test_hostile_round34 import _monthly_orders, _validated
 

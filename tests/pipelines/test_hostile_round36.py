@@ -30,7 +30,8 @@ def test_cost_or_discount_in_another_unit_from_a_month_on_are_noted():
     the half the cost-above-revenue stop needs). Now the unit-step note on `orders.cost` and `orders.discount` too
     (`features.unit_steps.STEP_COLUMNS`, the one rule). The Spark driver keeps no cost nor discount: it sums them by
     month as they stream (`StreamedCounts`, `MonthSums`), the same notes. Steady costs: no note."""
-    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.engines.spark_driver_view import StreamedCounts
+    from pipelines.engines.spark_tables import SparkTables
     from pipelines.load_notes import amount_notes
 
     orders = _with_costs({"2023-05": 100.0})
@@ -252,7 +253,8 @@ def test_a_cost_given_per_unit_is_noted():
     the order's cost: the note the other way round. The Spark driver, which keeps neither cost nor quantity, sums the
     shares by quantity as the orders stream (`MonthSums`, `quantity_sums`): the same note. Costs of the order: none;
     one quantity only: not judged."""
-    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.engines.spark_driver_view import StreamedCounts
+    from pipelines.engines.spark_tables import SparkTables
     from pipelines.load_notes import amount_notes
 
     def said(orders) -> list[str]:
@@ -289,7 +291,8 @@ def test_a_discount_holding_the_price_before_it_is_noted():
     (`features.conventions.discount_rate_notes`, from `amount_totals`' counts, which the Spark driver sums as the
     orders stream: the same note). Real discounts, a few of them half off or more: no note."""
     from features.conventions import amount_totals, discount_rate_notes
-    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.engines.spark_driver_view import StreamedCounts
+    from pipelines.engines.spark_tables import SparkTables
     from pipelines.load_notes import amount_notes
 
     orders = _with_costs({})

@@ -174,10 +174,10 @@ def test_a_model_input_an_export_stopped_filling_is_said():
 
 def test_the_spark_driver_sums_the_batches_days_as_the_whole_tables():
     """The Spark driver holds no orders' cost nor invoices' payment day: it sums `filled_by_day` of the batches
-    as they stream (`spark_tables.StreamedCounts`, no Spark job), the whole tables' counts, and the run reads
+    as they stream (`spark_driver_view.StreamedCounts`, no Spark job), the whole tables' counts, and the run reads
     them (`SparkTables.filled_days`) instead of its cut tables' (was: nothing counted)."""
     from pipelines.data_age import filled_by_day
-    from pipelines.engines.spark_tables import SUM_PARTS, StreamedCounts
+    from pipelines.engines.spark_driver_view import SUM_PARTS, StreamedCounts
 
     days = pd.date_range("2025-01-01", periods=200, freq="13h", tz="UTC")
     tables = _orders_and_bills(days)

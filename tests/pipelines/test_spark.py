@@ -295,7 +295,7 @@ def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tm
 
 def test_the_spark_drivers_columns_give_its_whole_base_steps_the_pandas_results(trained):
     """Issue 11: the Spark driver keeps of the event tables only the columns `run_score`'s whole-base steps read
-    (`spark_tables.driver_columns`); on the demo those steps give the same results from them as from the tables
+    (`spark_driver_view.driver_columns`); on the demo those steps give the same results from them as from the tables
     the pandas engine holds (personal columns and unread keys dropped), so a step that starts reading another
     column fails here, not silently on Spark."""
     from features.population import customer_status
@@ -305,7 +305,7 @@ def test_the_spark_drivers_columns_give_its_whole_base_steps_the_pandas_results(
     from pipelines.engines.chunks import n_chunks_for
     from pipelines.engines.scoring import drop_unread_columns
     from pipelines.engines.spark_buckets import chunk_count, referrer_buckets
-    from pipelines.engines.spark_tables import driver_view
+    from pipelines.engines.spark_driver_view import driver_view
     from pipelines.io import load_data
     from pipelines.loading import last_order
 

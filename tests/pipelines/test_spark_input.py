@@ -212,7 +212,7 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     from features.contract import amount_scale
     from features.model_inputs import model_inputs
     from pipelines.engines.scoring import drop_unread_columns
-    from pipelines.engines.spark_tables import driver_view
+    from pipelines.engines.spark_driver_view import driver_view
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.result.tables)
@@ -317,7 +317,7 @@ def test_a_table_can_be_a_directory_of_part_files(spark, tmp_path):
     b, _ = load_spark(spark, parts, CFG)
     assert b.result.report["orders"].rows_in == len(ORDERS)
     assert b.result.report == a.result.report
-    from pipelines.engines.spark_tables import driver_view  # the driver keeps no order_id (issue 11)
+    from pipelines.engines.spark_driver_view import driver_view  # the driver keeps no order_id (issue 11)
 
     key = ["ordered_at", "revenue"]  # nor, with a customers table, the orders' customer ids
     pd.testing.assert_frame_equal(
