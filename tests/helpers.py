@@ -40,16 +40,16 @@ PLANTED = "Ann Smith <ann.smith@example.com>"
 def fail_parsing_revenue(monkeypatch: Any) -> None:
     """The validation's column parser raises, on the `revenue` column, an unexpected error quoting its first cell
     (pandas' `could not convert string to float: '...'`); the other columns are parsed as usual."""
-    import features.validation as validation
+    import features.column_checks as column_checks
 
-    parse = validation._parse_column
+    parse = column_checks._parse_column
 
     def fails_on_revenue(col, s, *args):
         if col.name == "revenue":
             raise ValueError(f"could not convert string to float: {s.iloc[0]!r}")
         return parse(col, s, *args)
 
-    monkeypatch.setattr(validation, "_parse_column", fails_on_revenue)
+    monkeypatch.setattr(column_checks, "_parse_column", fails_on_revenue)
 
 
 def csv_data(tmp_path: Path, **tables: pd.DataFrame) -> Path:
