@@ -252,7 +252,7 @@ def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
 
 def fold_cutoffs_of(r: VersionRow) -> list[str] | None:
     """The cutoffs of the folds version `r`'s backtest means cover, from its training's `backtest_fold_cutoffs`
-    param (`train.evaluated_folds`: comma-separated, "none" for no fold): [] for none, None when its training did
+    param (`backtest_record.evaluated_folds`: comma-separated, "none" for no fold): [] for none, None when its training did
     not record them (trained before they were)."""
     if not r.backtest_fold_cutoffs:
         return None

@@ -1,11 +1,12 @@
 """Training and backtest jobs: build the training set, fit, backtest, decide the promotion; the MLflow run, the
-registration and the alias are `pipelines.tracking_runs.log_training_run`'s."""
+registration and the alias are `pipelines.tracking_runs.log_training_run`'s. What a backtest and a training record
+of the comparison (the backtest directory, the facts): `pipelines.backtest_record`; the logged model's synthetic
+input example: `pipelines.input_example`."""
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from features import build_feature_table_with_manifest, build_training_set
-from features.contract import PERSONAL_COLUMNS, amount_scale
+from features.contract import amount_scale
 from features.model_inputs import model_inputs
 from features.table import company_totals
 from features.training import CustomerSample
@@ -25,12 +26,13 @@ from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
 from models.feature_contract import feature_columns
 from pipelines.backtest_console import print_backtest, print_notes
+from pipelines.backtest_record import evaluated_folds, modelling_params, write_backtest
 from pipelines.cli_options import check_engine
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
-from pipelines.history_identity import coarse_signature, signature_digest, signature_of, signature_param
-from pipelines.io import write_frame, write_json
+from pipelines.history_identity import coarse_signature, signature_of
+from pipelines.input_example import _input_example
 from pipelines.loading import (
     check_as_of,
     check_training_data,
@@ -41,11 +43,7 @@ from pipelines.loading import (
     read_in_zone,
     warn_later_events,
 )
-from pipelines.output_checks import BACKTEST_MARKER
-from pipelines.plots import backtest_plots
-from pipelines.run_identity import target_digest, training_digest
 from pipelines.sampling import TrainingSample, sample_tables, say_sample
-from pipelines.staging import atomic_directory
 from pipelines.store_errors import check_artifacts_writable, check_writable
 from pipelines.tracking import (
     CHALLENGER,
@@ -65,87 +63,6 @@ from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_t
 from pipelines.training_stops import export_stops, keep_stops, stopped_in_training, stopped_param
 
 
-def write_backtest(
-    result: BacktestResult,
-    out_dir: Path,
-    rows: dict[str, Any] | None = None,
-    facts: dict[str, Any] | None = None,
-) -> dict[str, Path]:
-    """Write the metrics and plots into `out_dir`, replaced as a whole (`pipelines.staging.atomic_directory`;
-    was: the files written one by one into it, a kill leaving new metrics beside an earlier run's plots); with
-    `rows` (`cvp backtest`: the input rows' counts) also `rejected_rows.json`, a training run's artefact of the
-    same name (`pipelines.rejected_rows.rows_document`; a training logs its own), and with `facts`
-    (`modelling_params`) `backtest_run.json`."""
-    final = Path(out_dir).resolve()
-    with atomic_directory(final, BACKTEST_MARKER) as stage:
-        files = {
-            "metrics": write_frame(result.metrics, stage / "backtest_metrics.csv"),
-            "summary": write_frame(result.summary, stage / "backtest_summary.csv"),
-        }
-        if rows is not None:
-            from pipelines.rejected_rows import TRAINING, rows_document
-
-            files["rejected_rows"] = write_json(rows_document(rows, TRAINING), stage / "rejected_rows.json")
-        if facts is not None:
-            # with the notes said under its tables, as a training's run keeps them (notes.json) (round 27, was:
-            # on screen only: a fold skipped, metrics made optimistic by a history too short for an embargo)
-            files["run"] = write_json(facts | {"notes": list(result.notes)}, stage / "backtest_run.json")
-        if not result.fold_totals.empty:
-            files["fold_totals"] = write_frame(result.fold_totals, stage / "backtest_fold_totals.csv")
-        if not result.metrics_by_tier.empty:
-            files["by_tier"] = write_frame(result.summary_by_tier, stage / "backtest_by_tier.csv")
-        files.update(backtest_plots(result, stage))
-    return {k: final / p.name for k, p in files.items()}
-
-
-def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, float]:
-    s = result.summary
-    s = s[s["model"] == model]
-    return {str(m): float(v) for m, v in zip(s["metric"], s["mean"], strict=True)}
-
-
-def modelling_params(
-    cfg: AppConfig,
-    as_of: pd.Timestamp,
-    sample: TrainingSample | None,
-    tables: Mapping[str, Any],
-    signature: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
-    compared: as-of, horizon, folds, the configuration's digest, what the labels are (`target_digest` of the
-    settings and which inputs of the data's `tables` the labels read) and the customer sample
-    (`--sample-customers`; none without one) and whose data (`data_digest`: `history_identity.signature_digest`). Was: a backtest recorded none of it, so one on 300 sampled customers
-    or another horizon looked like any other. `signature`: the data's `signature_of(tables, as_of)` when the caller
-    has it already (a training keeps it in the model too: computed once)."""
-    if signature is None:
-        signature = signature_of(tables, as_of)
-    return {
-        "as_of": as_of.date().isoformat(),
-        "horizon_days": cfg.labels.horizon_days,
-        "backtest_folds": cfg.models.backtest_folds,
-        # with the as-of, horizon and folds, what places the folds: `cvp models` marks a version backtested on
-        # other folds than the champion's (was: 2 folds against 1 listed as a like-for-like difference)
-        "backtest_step_months": cfg.models.backtest_step_months,
-        "config_digest": training_digest(cfg),
-        # what its labels are: `cvp models` marks a version trained against other labels than the champion's
-        "target_digest": target_digest(cfg, tables),
-        # whose data: `cvp models` marks a version backtested on other data (another company's) than the champion
-        "data_digest": signature_digest(signature),
-        # and compares it as scoring does (`history_identity.other_base`): one order added is the same company's
-        "data_signature": signature_param(signature),
-    } | (sample.params() if sample is not None else {})
-
-
-def evaluated_folds(result: BacktestResult) -> list[str]:
-    """The cutoffs of the folds the backtest means cover, oldest first (ISO dates): a fold skipped for too little
-    data is not among them (`BacktestResult.evaluated_cutoffs`). Recorded beside `backtest_folds` (the planned
-    number) as `backtest_fold_cutoffs`: in `backtest_run.json` this list, as `cvp models --json` gives it (was: the
-    string "none" for no fold), in a training's params comma-separated, "none" for no fold (an MLflow param is a
-    string; `registry.fold_cutoffs_of` reads it back): `cvp models` compares versions on these (was: a mean over
-    two of three planned folds listed as like for like beside one over three)."""
-    return [c.date().isoformat() for c in result.evaluated_cutoffs]
-
-
 @dataclass
 class TrainResult:
     bundle: CustomerValueModel
@@ -156,64 +73,6 @@ class TrainResult:
     alias: str
     reason: str
     timings: dict[str, float] = field(default_factory=dict)
-
-
-# the quantiles of the example rows: the first row is each column's median (most common category)
-EXAMPLE_QUANTILES = (0.5, 0.25, 0.75, 0.1, 0.9, 0.05, 0.95, 0.4, 0.6, 0.3, 0.7)
-
-
-def _synthetic_values(col: pd.Series) -> list[Any]:
-    """A column's values for the candidate example rows: numbers at `EXAMPLE_QUANTILES`, else the most common
-    values in turn (none when the column holds none)."""
-    present = col.dropna()
-    if present.empty:
-        return [None] * len(EXAMPLE_QUANTILES)
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        method = "linear" if pd.api.types.is_float_dtype(col) else "nearest"
-        return list(present.quantile(list(EXAMPLE_QUANTILES), interpolation=method))
-    common = present.value_counts(sort=True)
-    common = list(common[common > 0].index)
-    return [common[k % len(common)] for k in range(len(EXAMPLE_QUANTILES))]
-
-
-def _is_a_row_of(row: pd.Series, frame: pd.DataFrame) -> bool:
-    """Whether `frame` holds a row equal to `row` in every column (missing equal to missing)."""
-    at = np.arange(len(frame))
-    for c in frame.columns:
-        values = frame[c].iloc[at]
-        same = values.isna() if pd.isna(row[c]) else values.eq(row[c]) & values.notna()
-        at = at[same.to_numpy(dtype=bool)]
-        if not len(at):
-            return False
-    return True
-
-
-def _input_example(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """A few synthetic feature rows for MLflow's input example and signature, never a row of `features` (a real
-    customer's): per column a quantile of the numbers (the median first) or a common category, categories as
-    strings (as MLflow passes them); never a personal column or an id."""
-    leaked = set(features.columns) & (PERSONAL_COLUMNS | {"customer_id"})
-    if leaked:
-        raise AssertionError(f"personal or id columns in the model input: {sorted(leaked)}")
-    candidates = pd.DataFrame({c: _synthetic_values(features[c]) for c in features.columns}, dtype=object)
-    rows = [row for _, row in candidates.iterrows() if not _is_a_row_of(row, features)][:n]
-    if not rows:  # every candidate is a real row (a tiny, uniform set): a number above its column's largest
-        row = candidates.iloc[0].copy()
-        numbers = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
-        numbers = [
-            c for c in numbers if features[c].notna().any() and not pd.api.types.is_bool_dtype(features[c])
-        ]
-        if not numbers:
-            raise AssertionError("no synthetic input example differs from every training row")
-        row[numbers[0]] = features[numbers[0]].max() + 1
-        rows.append(row)
-    ex = pd.DataFrame(rows).reset_index(drop=True)
-    for c in ex.columns:
-        if isinstance(features[c].dtype, pd.CategoricalDtype) or features[c].dtype == object:
-            ex[c] = ex[c].map(lambda v: None if v is None or pd.isna(v) else str(v)).astype(object)
-        else:
-            ex[c] = ex[c].astype(features[c].dtype)
-    return ex
 
 
 def _rolling_origin(

@@ -294,7 +294,7 @@ def test_backtest_scores_auc_buys_again_on_each_models_purchase_probability(tmp_
     """One hand-made fold through the backtest's scorer and the CSV writer: value and purchase rankings disagree,
     so an `auc_buys` that read the value would be 0, not 1; the CSV keeps both AUCs under their names."""
     from models.backtest import BacktestResult, _score
-    from pipelines.train import write_backtest
+    from pipelines.backtest_record import write_backtest
 
     actual = np.array([120.0, 40.0, 0.0, -5.0, 0.0, 60.0])
     churned = (actual <= 0).astype(np.float64)

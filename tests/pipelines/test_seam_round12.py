@@ -286,8 +286,8 @@ def test_a_training_config_digest_is_the_same_in_another_store_and_changes_with_
     """A training run's `config_digest` param digested the whole configuration, where it is logged included: the
     same training in another store or experiment got another digest, read as "another configuration". Now a
     place is not a setting (`pipelines.run_identity.training_digest`); a setting the training reads changes it."""
+    from pipelines.backtest_record import modelling_params
     from pipelines.config import load_config
-    from pipelines.train import modelling_params
 
     as_of = pd.Timestamp("2025-01-01")
     no_orders = {

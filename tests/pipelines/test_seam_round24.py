@@ -102,11 +102,11 @@ def test_models_marks_a_version_backtested_on_another_companys_data(trained, mon
     history's company signature: a sample of (order, customer) pairs of the year before the as-of), the same for
     the same company's orders restated, another for another company's; `cvp models` marks `*` a version whose
     digest is not the champion's."""
+    from pipelines.backtest_record import modelling_params
     from pipelines.config import load_config
     from pipelines.mlflow_import import mlflow
     from pipelines.registry import VersionRow, _as_of, _other_folds, list_versions, versions_json
     from pipelines.tracking import configure_tracking
-    from pipelines.train import modelling_params
 
     cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
     ours = [f"C{i % 7}" for i in range(40)]
@@ -338,11 +338,11 @@ def test_models_compares_whose_data_as_scoring_does(trained, monkeypatch):
     the version `*` (other data) beside the champion (was). Now a training logs its coarse signature
     (`data_signature`, `signature_param`) and `cvp models` compares the two with `other_base`; versions without
     it by their digests as before. What it logs pins no customer id of the data."""
+    from pipelines.backtest_record import modelling_params
     from pipelines.config import load_config
     from pipelines.mlflow_import import mlflow
     from pipelines.registry import VersionRow, _other_folds, list_versions
     from pipelines.tracking import configure_tracking
-    from pipelines.train import modelling_params
 
     cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
     ours = _orders([f"C{i % 7}" for i in range(40)])

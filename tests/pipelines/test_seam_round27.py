@@ -235,11 +235,12 @@ def test_a_backtest_directory_keeps_the_notes_said_under_its_tables(tmp_path, mo
     optimistic"), and its `--out` kept none of it (was: on screen only; the training's MLflow run keeps them in
     `notes.json`, the backtest directory compared later looked as sound as any). Now `backtest_run.json` holds
     them under `notes`."""
-    import pipelines.train as train
+    import pipelines.backtest_record as backtest_record
     from models.backtest import BacktestResult
-    from pipelines.train import write_backtest
+    from pipelines.backtest_record import write_backtest
 
-    monkeypatch.setattr(train, "backtest_plots", lambda result, stage: {})  # no metrics to draw here
+    # no metrics to draw here
+    monkeypatch.setattr(backtest_record, "backtest_plots", lambda result, stage: {})
 
     note = "fold 0 (2023-07-01) model: history too short for an embargo: ... optimistic"
     cut = pd.Timestamp("2023-07-01")

@@ -506,7 +506,7 @@ def test_a_backtest_failing_half_way_leaves_the_previous_directory_whole(tmp_pat
     """`cvp backtest --out` wrote its metrics and plots one by one into the directory: a run stopped after the
     metrics left them beside the previous run's plots (was: backtest_metrics.csv new, gain_curve.png old). Now
     the directory is replaced as a whole: the previous one stays, and a rerun replaces it."""
-    import pipelines.train as train
+    import pipelines.backtest_record as backtest_record
 
     out = tmp_path / "backtest"
     out.mkdir()
@@ -517,14 +517,14 @@ def test_a_backtest_failing_half_way_leaves_the_previous_directory_whole(tmp_pat
     def fail(result, out_dir):
         raise OSError("injected after the metrics")
 
-    monkeypatch.setattr(train, "backtest_plots", fail)
+    monkeypatch.setattr(backtest_record, "backtest_plots", fail)
     with pytest.raises(OSError, match="injected"):
-        train.write_backtest(_backtest_result(), out)
+        backtest_record.write_backtest(_backtest_result(), out)
     assert (out / "backtest_metrics.csv").read_text() == "old" and (out / "gain_curve.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backtest"]  # no staging left
 
-    monkeypatch.setattr(train, "backtest_plots", lambda result, out_dir: {})
-    files = train.write_backtest(_backtest_result(), out)
+    monkeypatch.setattr(backtest_record, "backtest_plots", lambda result, out_dir: {})
+    files = backtest_record.write_backtest(_backtest_result(), out)
     assert set(files.values()) == {
         out.resolve() / "backtest_metrics.csv",
         out.resolve() / "backtest_summary.csv",

@@ -290,7 +290,7 @@ def test_the_input_example_is_synthetic_never_a_customers_row():
     """The MLflow input example was the first five feature rows: five real customers' figures. Now per column a
     quantile (the median first) or a common category; here most customers share the median profile, so the
     median row is a real one and must be left out."""
-    from pipelines.train import _input_example
+    from pipelines.input_example import _input_example
 
     same = {"orders_90d": 2.0, "revenue_90d": 150.0, "gap": 1.0, "profile_segment": "B2C"}
     odd = [
