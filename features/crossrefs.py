@@ -1,6 +1,6 @@
 """Rules across tables beside the customer references: customer and event dates against the data's last order (a
-mistyped year), ids the customers table or the orders write otherwise (respelled, letter-case twins), and the
-`stop_when_most` helper and shared thresholds (`MIN_RESPELLED`, `RESPELLED_SHARE`) of the cross-table stops.
+mistyped year; many: the orders export ended early, `check_orders_ended`), ids the customers table or the orders
+write otherwise (respelled, letter-case twins), and the `stop_when_most` helper and shared thresholds (`MIN_RESPELLED`, `RESPELLED_SHARE`) of the cross-table stops.
 
 Pure functions over validated tables, called by `features.validation.validate_tables` (a row is rejected for the
 first problem found) and by the Spark engine's checks (`pipelines.engines.spark_checks`: `far_future` in the
@@ -37,6 +37,16 @@ def far_future(customers: pd.DataFrame, last_order: pd.Timestamp) -> dict[str, n
 
 def far_future_reason(col: str, last_order: pd.Timestamp) -> str:
     return f"{col} more than a year after the last order ({last_order.date()}): a mistyped year?"
+
+
+def last_order_of(reason: str, col: str) -> pd.Timestamp | None:
+    """The last order's day a `far_future_reason` of `col` names (None: `reason` is none): the Spark driver reads
+    it from its counts per reason (`spark_cross_stops.cross_table_stops`), the rows judged with it."""
+    head = far_future_reason(col, pd.Timestamp("2000-01-01")).split("(")[0] + "("
+    if not reason.startswith(head):
+        return None
+    day = pd.Timestamp(reason[len(head) : len(head) + 10])
+    return day if far_future_reason(col, day) == reason else None
 
 
 def reject_far_future(customers: pd.DataFrame, last_order: pd.Timestamp, rej: Any) -> None:
@@ -218,3 +228,41 @@ def reject_far_future_closings(name: str, t: pd.DataFrame, last_order: pd.Timest
             rej.add(
                 (t[col] > last_order + FUTURE_MARGIN).to_numpy(dtype=bool), far_future_reason(col, last_order)
             )
+
+
+#: From this many rows of a table (and `RESPELLED_SHARE` of its rows) dated more than `FUTURE_MARGIN` after the
+#: last order, they are no mistyped years: the orders export ends a year or more before the table's.
+ORDERS_ENDED_MIN = 20
+
+
+def check_orders_ended(name: str, t: pd.DataFrame, reasons: np.ndarray, last_order: pd.Timestamp) -> None:
+    """Structural error when `ORDERS_ENDED_MIN` rows of `t` (table `name`, and `RESPELLED_SHARE` of its rows; its
+    `reasons`: each row's reject reason or None) were rejected by `reject_far_future_closings` for one column:
+    hundreds of rows a year past the last order are an orders export that stopped (or covers part of the period)
+    while this table's ran on, not as many mistyped years (round 37; was: each a row reject "a mistyped year?",
+    exit 0 and a warning: the tickets, returns or invoices of that time lost). Fewer stay row rejects. Whole
+    tables, after the rejects (both engines: Spark from its counts per reason, then the rows on the driver)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    if pd.isna(last_order):
+        return
+    floor = max(ORDERS_ENDED_MIN, RESPELLED_SHARE * len(t))
+    for col in CLOSING_DATES.get(name, ()):
+        # the dates first (a comparison per row), the reasons (objects) only when enough rows may hold one
+        if col not in t.columns or int((t[col] > last_order + FUTURE_MARGIN).sum()) < floor:
+            continue
+        hit = np.asarray(reasons == far_future_reason(col, last_order), dtype=bool)
+        n = int(hit.sum())
+        if n < floor:
+            continue
+        latest = pd.Timestamp(t.loc[hit, col].max()).date()
+        shown = [c for c in (f"{name[:-1]}_id", "customer_id", col) if c in t.columns]
+        raise StructuralError(
+            f"table {name!r}, column {col!r}: {n:,} of the {len(t):,} rows are dated more than a year after the "
+            f"last order ({last_order.date()}), up to {latest}: the orders export ends a year or more before the "
+            f"{name} export (an orders export that stopped, or of part of the period?), not {n:,} mistyped years. "
+            f"Rejected one by one, these rows would be lost with what they say of their customers. Export the "
+            f"orders again for the whole period, or cut the {name} (and every other table) at the orders' end "
+            f"({last_order.date()}).\nExample rows:\n{examples(t[shown], hit)}"
+        )

@@ -291,11 +291,14 @@ def validate_tables(
             reject_assignments_outside_tenure(t, rej, am[am_rej.ok])
             check_assignment_tenures(t, rej.reason)
 
-    from features.crossrefs import reject_far_future_closings  # `paid_at 2099`: unpaid at every cutoff
+    # `paid_at 2099`: unpaid at every cutoff
+    from features.crossrefs import check_orders_ended, reject_far_future_closings
 
     last_order = parsed["orders"][0].loc[parsed["orders"][1].ok, "ordered_at"].max()
     for name, (t, rej, _) in parsed.items():
         reject_far_future_closings(name, t, last_order, rej)
+    for name, (t, rej, _) in parsed.items():  # many: the orders export ends a year or more early (round 37)
+        check_orders_ended(name, t, rej.reason, last_order)
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
     if "customers" in parsed:
