@@ -1,6 +1,7 @@
 """Rules across tables beside the customer references: customer and event dates against the data's last order (a
 mistyped year; many: the orders export ended early, `check_orders_ended`), ids the customers table or the orders
-write otherwise (respelled, letter-case twins), and the `stop_when_most` helper and shared thresholds (`MIN_RESPELLED`, `RESPELLED_SHARE`) of the cross-table stops.
+write otherwise (respelled, letter-case twins), and the `stop_when_most` helper and shared thresholds
+(`MIN_RESPELLED`, `RESPELLED_SHARE`) of the cross-table stops.
 
 Pure functions over validated tables, called by `features.validation.validate_tables` (a row is rejected for the
 first problem found) and by the Spark engine's checks (`pipelines.engines.spark_checks`: `far_future` in the
