@@ -55,17 +55,15 @@ def cross_table_stops(
                 assignments = rows["assignments"]
                 reasons = assignments.rows[REASON].to_numpy(dtype=object)
                 manager_checks.check_assignment_tenures(assignments.parsed(), reasons)
-    for name in (
-        n for n in reports if n in crossrefs.CLOSING_DATES
-    ):  # the orders export ended early (round 37)
+    # the orders export ended a year or more before a table's (round 37): `crossrefs.check_orders_ended`
+    for name in (n for n in reports if n in crossrefs.CLOSING_DATES):
         own = stats[stats[TABLE] == name]
+        floor = max(crossrefs.ORDERS_ENDED_MIN, crossrefs.RESPELLED_SHARE * reports[name][0])
         for reason in own[REASON].dropna().unique():
             n = int(own.loc[own[REASON] == reason, "n"].sum())
             for col in crossrefs.CLOSING_DATES[name]:
                 last = crossrefs.last_order_of(str(reason), col)
-                if last is not None and n >= max(
-                    crossrefs.ORDERS_ENDED_MIN, crossrefs.RESPELLED_SHARE * reports[name][0]
-                ):
+                if last is not None and n >= floor:
                     reasons = rows[name].rows[REASON].to_numpy(dtype=object)
                     crossrefs.check_orders_ended(name, rows[name].parsed(), reasons, last)
     if "customers" not in reports:
