@@ -231,39 +231,49 @@ def reject_far_future_closings(name: str, t: pd.DataFrame, last_order: pd.Timest
             )
 
 
-#: From this many rows of a table (and `RESPELLED_SHARE` of its rows) dated more than `FUTURE_MARGIN` after the
-#: last order, they are no mistyped years: the orders export ends a year or more before the table's.
+#: From this many rows of a table (and `RESPELLED_SHARE` of its rows) opened more than `FUTURE_MARGIN` after the
+#: last order, with the table running on through the year after it (`ORDERS_ENDED_MONTHS`), they are no mistyped
+#: years: the orders export ends a year or more before the table's.
 ORDERS_ENDED_MIN = 20
+#: An orders export that stopped leaves the other table's rows in the year after its last order, `(last_order,
+#: last_order + FUTURE_MARGIN]`: opened in at least this many distinct calendar months of it. A clump of far dates
+#: with that year empty (a batch with a wrong year, scheduled work) stays row rejects.
+ORDERS_ENDED_MONTHS = 6
 
 
 def check_orders_ended(name: str, t: pd.DataFrame, reasons: np.ndarray, last_order: pd.Timestamp) -> None:
     """Structural error when `ORDERS_ENDED_MIN` rows of `t` (table `name`, and `RESPELLED_SHARE` of its rows; its
-    `reasons`: each row's reject reason or None) were rejected by `reject_far_future_closings` for one column:
-    hundreds of rows a year past the last order are an orders export that stopped (or covers part of the period)
-    while this table's ran on, not as many mistyped years (round 37; was: each a row reject "a mistyped year?",
-    exit 0 and a warning: the tickets, returns or invoices of that time lost). Fewer stay row rejects. Whole
-    tables, after the rejects (both engines: Spark from its counts per reason, then the rows on the driver)."""
+    `reasons`: each row's reject reason or None) were rejected by `reject_far_future_closings` for the table's
+    opening date (`CLOSING_DATES[name][0]`: a due, payment or closing date far off is the row's own) and the
+    table's rows are opened in `ORDERS_ENDED_MONTHS` months of the year after the last order: an orders export
+    that stopped (or covers part of the period) while this table's ran on, not as many mistyped years (round 37;
+    was: each a row reject "a mistyped year?", exit 0 and a warning: the tickets, returns or invoices of that time
+    lost). Otherwise they stay row rejects. Whole tables, after the rejects (both engines: Spark from its counts
+    per reason, then the rows on the driver)."""
     from features.errors import StructuralError
     from features.names import examples
 
-    if pd.isna(last_order):
+    col = CLOSING_DATES.get(name, ("",))[0]
+    if pd.isna(last_order) or col not in t.columns:
         return
     floor = max(ORDERS_ENDED_MIN, RESPELLED_SHARE * len(t))
-    for col in CLOSING_DATES.get(name, ()):
-        # the dates first (a comparison per row), the reasons (objects) only when enough rows may hold one
-        if col not in t.columns or int((t[col] > last_order + FUTURE_MARGIN).sum()) < floor:
-            continue
-        hit = np.asarray(reasons == far_future_reason(col, last_order), dtype=bool)
-        n = int(hit.sum())
-        if n < floor:
-            continue
-        latest = pd.Timestamp(t.loc[hit, col].max()).date()
-        shown = [c for c in (f"{name[:-1]}_id", "customer_id", col) if c in t.columns]
-        raise StructuralError(
-            f"table {name!r}, column {col!r}: {n:,} of the {len(t):,} rows are dated more than a year after the "
-            f"last order ({last_order.date()}), up to {latest}: the orders export ends a year or more before the "
-            f"{name} export (an orders export that stopped, or of part of the period?), not {n:,} mistyped years. "
-            f"Rejected one by one, these rows would be lost with what they say of their customers. Export the "
-            f"orders again for the whole period, or cut the {name} (and every other table) at the orders' end "
-            f"({last_order.date()}).\nExample rows:\n{examples(t[shown], hit)}"
-        )
+    # the dates first (a comparison per row), the reasons (objects) only when enough rows may hold one
+    if int((t[col] > last_order + FUTURE_MARGIN).sum()) < floor:
+        return
+    hit = np.asarray(reasons == far_future_reason(col, last_order), dtype=bool)
+    n = int(hit.sum())
+    gap = t[col][(t[col] > last_order) & (t[col] <= last_order + FUTURE_MARGIN)]
+    months = int((gap.dt.year * 12 + gap.dt.month).nunique())
+    if n < floor or months < ORDERS_ENDED_MONTHS:
+        return
+    latest = pd.Timestamp(t.loc[hit, col].max()).date()
+    shown = [c for c in (f"{name[:-1]}_id", "customer_id", col) if c in t.columns]
+    raise StructuralError(
+        f"table {name!r}, column {col!r}: {n:,} of the {len(t):,} rows are dated more than a year after the "
+        f"last order ({last_order.date()}), up to {latest}: the orders export ends a year or more before the "
+        f"{name} export (an orders export that stopped, or of part of the period?), not {n:,} mistyped years: "
+        f"{len(gap):,} {name} run on through the year after it ({months} of its months). Rejected one by one, "
+        f"these rows would be lost with what they say of their customers. Export the orders again for the whole "
+        f"period, or cut the {name} (and every other table) at the orders' end ({last_order.date()}).\n"
+        f"Example rows:\n{examples(t[shown], hit)}"
+    )

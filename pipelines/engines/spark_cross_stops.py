@@ -59,13 +59,14 @@ def cross_table_stops(
     for name in (n for n in reports if n in crossrefs.CLOSING_DATES):
         own = stats[stats[TABLE] == name]
         floor = max(crossrefs.ORDERS_ENDED_MIN, crossrefs.RESPELLED_SHARE * reports[name][0])
+        # the table's opening date only (a late `due_at` is the row's own)
+        opening = crossrefs.CLOSING_DATES[name][0]
         for reason in own[REASON].dropna().unique():
             n = int(own.loc[own[REASON] == reason, "n"].sum())
-            for col in crossrefs.CLOSING_DATES[name]:
-                last = crossrefs.last_order_of(str(reason), col)
-                if last is not None and n >= floor:
-                    reasons = rows[name].rows[REASON].to_numpy(dtype=object)
-                    crossrefs.check_orders_ended(name, rows[name].parsed(), reasons, last)
+            last = crossrefs.last_order_of(str(reason), opening)
+            if last is not None and n >= floor:  # the year after the last order: judged on the rows
+                reasons = rows[name].rows[REASON].to_numpy(dtype=object)
+                crossrefs.check_orders_ended(name, rows[name].parsed(), reasons, last)
     if "customers" not in reports:
         orders_stops(stats, reports, rows, threshold)
         return

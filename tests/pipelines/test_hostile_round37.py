@@ -76,3 +76,41 @@ def test_a_few_mistyped_years_stay_row_rejects(tmp_path):
     assert reasons == ["opened_at more than a year after the last order (2018-12-20): a mistyped year?"] * 3
     assert len(result.tables["tickets"]) == 57
     driver_stops(data, CFG)  # nor on the Spark driver
+
+
+def _invoices(issued: list[str], due: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(len(issued))],
+            "customer_id": [f"C{1 + i % 6}" for i in range(len(issued))],
+            "issued_at": issued,
+            "due_at": due,
+            "amount": ["10"] * len(issued),
+        }
+    )
+
+
+def _stays_row_rejects(data, table: str, reason: str, rejected: int, rows: int) -> None:
+    result = load_data(data)
+    assert result.result.rejects[table]["reason"].tolist() == [reason] * rejected
+    assert len(result.tables[table]) == rows - rejected
+    driver_stops(data, CFG)  # nor on the Spark driver
+
+
+def test_far_due_dates_of_invoices_issued_in_the_orders_year_stay_row_rejects(tmp_path):
+    """100 invoices issued in 2018, 30 of them due 2020-12-20: the due dates are the rows' own (typos, a long
+    term), not an orders export that stopped. Was (round 37's first): exit 2 "the orders export ends ..."."""
+    issued = [f"2018-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(100)]
+    due = ["2020-12-20"] * 30 + [str((pd.Timestamp(d) + pd.Timedelta(days=30)).date()) for d in issued[30:]]
+    data = _write(tmp_path / "data", customers=CUSTOMERS, orders=ORDERS, invoices=_invoices(issued, due))
+    reason = "due_at more than a year after the last order (2018-12-20): a mistyped year?"
+    _stays_row_rejects(data, "invoices", reason, 30, 100)
+
+
+def test_a_clump_of_far_dates_with_the_year_after_the_orders_empty_stays_row_rejects(tmp_path):
+    """75 tickets opened in 2018 and 25 on 2021-03-01 (a batch with a wrong year, scheduled work): nothing in the
+    year after the last order, so no orders export that stopped. Was (round 37's first): exit 2."""
+    opened = [f"2018-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(75)] + ["2021-03-01"] * 25
+    data = _write(tmp_path / "data", customers=CUSTOMERS, orders=ORDERS, tickets=_tickets(opened))
+    reason = "opened_at more than a year after the last order (2018-12-20): a mistyped year?"
+    _stays_row_rejects(data, "tickets", reason, 25, 100)
