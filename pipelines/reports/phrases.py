@@ -9,9 +9,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from features.profile_names import profile_column
 from pipelines.metric_names import METRIC_LABELS, METRIC_WORDS
+
+# Bidi embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI): in a name they reorder what
+# follows on the line ("NAME<RLO>" shows the customer's value after it reversed, `$1,234` as `432,1$`). Natural
+# right-to-left text needs none of them.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def isolated(text: Any, css: str = "who") -> Markup:
+    """A name, id or category from the data as every page shows it, alone in a cell or inside a sentence: its bidi
+    controls dropped, escaped, in an element the pages' stylesheet isolates (`.name, .who`: `unicode-bidi:
+    isolate`), so a right-to-left name never takes the text beside it into its run. The one rule: the templates'
+    `isolated` filter and every sentence built with a name (`Markup(...).format(isolated(name))`: "moved to
+    <name> (AM0002)", round 37, was bare). `css`: "name" (a customer's, in bold) or "who"."""
+    return Markup('<span class="{}">{}</span>').format(css, BIDI_CONTROLS.sub("", str(text)))
 
 
 def horizon_phrases(days: int) -> tuple[str, str]:
@@ -369,11 +384,15 @@ def unseen_profile_marks(
     for feature, col in columns.items():
         theirs = ids.astype("str").map(cust[col].astype("str"))
         for i in (theirs.isin(list(unseen[feature])).to_numpy()).nonzero()[0]:
-            said[i].append(f"{str(col).replace('_', ' ')} {theirs.iloc[i]!r}")
-    return pd.Series(
+            said[i].append(Markup("{} '{}'").format(str(col).replace("_", " "), isolated(theirs.iloc[i])))
+    return pd.Series(  # markup as text (the category isolated: `isolated`), made markup again by `views.customer_rows`
         [
-            f"Their {' and '.join(s)} is new to the model (not in the data it learnt from): it read it as unknown, "
-            "so their value, risk and tier are less sure"
+            str(
+                Markup(
+                    "Their {} is new to the model (not in the data it learnt from): it read it as unknown, "
+                    "so their value, risk and tier are less sure"
+                ).format(Markup(" and ").join(s))
+            )
             if s
             else ""
             for s in said

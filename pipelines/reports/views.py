@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from features.errors import StructuralError
 from pipelines.reports.columns import Interval, reason_slots
@@ -305,8 +306,11 @@ def customer_rows(
                 "churn_reasons": _reasons(rec, "churn", slots["churn"], registry),
                 # a profile category unseen in training, marked beside the customer (`unseen_profile_marks`)
                 "flags": flags_plain(rec.get("flags"), config.flag_phrases)
-                + ([str(rec["_unseen"])] if rec.get("_unseen") else []),
+                + (
+                    [Markup(rec["_unseen"])] if rec.get("_unseen") else []
+                ),  # escaped by `unseen_profile_marks`
                 "action": config.actions.get(tier, ""),
+                "at_risk": bool(rec.get("_at_risk", False)),  # needs action first on a long page (`book`)
             }
         )
     return rows

@@ -1,0 +1,109 @@
+"""A manager's book on their page: all of it when it is small; when it is large, the customers who need action
+first and the top of each tier, with every customer in a CSV file beside the page (round 37, was: every customer
+on the page, about 1.6 KB of HTML each: 4,600 customers a 7.5 MB page, 50,000 about 75 MB).
+
+Reads the rows of `views.customer_rows` (most valuable first) and the page's scores; writes nothing but the CSV.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.reports.columns import Interval
+from pipelines.reports.config import ReportConfig
+from pipelines.reports.phrases import css_token
+
+#: the tier whose customers a manager looks at from the largest loss up, not the largest value down
+_LOSSES_FIRST = "problem"
+
+
+def csv_name(page_name: str) -> str:
+    """The CSV beside a page: `manager-AM001.html` -> `manager-AM001-customers.csv`."""
+    return f"{Path(page_name).stem}-customers.csv"
+
+
+def page_groups(rows: list[dict[str, Any]], tiers: list[str], config: ReportConfig) -> dict[str, Any]:
+    """Which of a manager's customers their page lists, in groups: all of them in one group up to
+    `report.page_all_customers_up_to`; above it, those at risk of leaving first (the `at_risk` flag: great
+    customers likely to leave), then each tier's first `report.page_customers_per_tier` not listed above (the most
+    valuable first; problem customers the largest loss first). `cut`: the page leaves some out (the CSV holds
+    all). Each group: key, tier (or ""), rows, total (the customers of its kind), more (left out of it)."""
+    if len(rows) <= config.page_all_customers_up_to:
+        return {
+            "cut": False,
+            "groups": [{"key": "all", "tier": "", "rows": rows, "total": len(rows), "more": 0}],
+        }
+    n = config.page_customers_per_tier
+    need = [r for r in rows if r["at_risk"]]
+    groups = [
+        {
+            "key": "need-action",
+            "tier": "",
+            "rows": need[:n],
+            "total": len(need),
+            "more": max(len(need) - n, 0),
+        }
+    ]
+    listed = {r["customer_id"] for r in need[:n]}
+    for tier in tiers:
+        of_tier = [r for r in rows if r["tier"] == tier]
+        if tier == _LOSSES_FIRST:
+            of_tier = of_tier[::-1]  # rows are most valuable first: the largest loss is last
+        rest = [r for r in of_tier if r["customer_id"] not in listed]
+        groups.append(
+            {
+                "key": f"tier-{css_token(tier)}",
+                "tier": tier,
+                "tier_class": css_token(tier),
+                "losses_first": tier == _LOSSES_FIRST,
+                "rows": rest[:n],
+                "total": len(of_tier),
+                "more": max(len(rest) - n, 0),
+            }
+        )
+    return {"cut": True, "per_tier": n, "groups": [g for g in groups if g["total"]]}
+
+
+def _plain(item: Any) -> str:
+    """A phrase as a spreadsheet cell: markup (a category isolated, `phrases.isolated`) as its text."""
+    return str(item.striptags()) if hasattr(item, "__html__") else str(item)
+
+
+def book_frame(
+    sub: pd.DataFrame, rows: list[dict[str, Any]], h: int, interval: Interval, words: dict[str, str]
+) -> pd.DataFrame:
+    """Every customer of a page's `rows` (their order), as the CSV beside the page: the page's figures as numbers
+    (money in whole `words["currency"]`, the chance of leaving in percent) and its words. Columns are named in a
+    manager's words, with their unit."""
+    cur = words["currency"]
+    figures = sub.set_index(sub["customer_id"].astype("str"))
+    ids = [str(r["customer_id"]) for r in rows]
+
+    def money_of(col: str) -> pd.Series:
+        return figures[col].astype("float64").reindex(ids).round(0).astype("Int64").to_numpy()
+
+    return pd.DataFrame(
+        {
+            "Customer": ids,
+            "Name": [r["name"] for r in rows],
+            "Tier": [r["tier"] for r in rows],
+            "Rating": [r["rating"] for r in rows],
+            f"Expected value, {words['next_period']} ({cur})": money_of(f"pred_value_{h}d"),
+            f"Likely at least ({cur})": money_of(interval.low),
+            f"Likely at most ({cur})": money_of(interval.high),
+            f"Chance of leaving {words['within']} (%)": (
+                figures[f"pred_churn_prob_{h}d"].astype("float64").reindex(ids) * 100
+            )
+            .round(1)
+            .to_numpy(),
+            "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
+            "Why this tier": [r["tier_reason"] for r in rows],
+            "What to do": [r["action"] for r in rows],
+            "Why this value": ["; ".join(x["text"] for x in r["value_reasons"]) for r in rows],
+            "Why this risk of leaving": ["; ".join(x["text"] for x in r["churn_reasons"]) for r in rows],
+            "Watch out": ["; ".join(_plain(f) for f in r["flags"]) for r in rows],
+        }
+    )

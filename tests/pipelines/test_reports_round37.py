@@ -1,0 +1,270 @@
+"""Round 37 (reports, for a non-technical account manager): the ideal-customer profile in a manager's words, every
+name inside a sentence isolated for right-to-left text, and a large book's page usable (who needs action first,
+the top of each tier, every customer in a CSV file beside the page).
+
+Was: "Separation (AUC)", "strength", "Wilson interval", "before the cutoff", money medians without a currency
+(`438.09`) and column names as hover text on the profile section; "moved to <name> (AM0002)" with the name bare
+in the sentence (a right-to-left name took the id and the words beside it into its run); a manager of 4,600
+customers got a 7.5 MB page listing every one of them (50,000: about 75 MB).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipelines.config import load_config
+from pipelines.reports import build_reports
+from tests.pipelines.report_fixtures import demo_report_inputs
+
+REPORT = load_config().report
+RTL = "שרה לוי"  # a right-to-left name
+ARABIC = "محمد علي"
+
+
+def _config(**changes: Any) -> Any:
+    from pipelines.reports.config import ReportConfig
+
+    return ReportConfig(**{**REPORT.model_dump(), **changes})
+
+
+def _build(data: dict[str, Any], out: Path, config: Any = REPORT, **kwargs: Any) -> Any:
+    return build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"],
+        out,
+        config,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+        **kwargs,
+    )
+
+
+# --- 1. the ideal-customer profile in a manager's words -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def profile_page(trained, default_scores, tmp_path_factory) -> tuple[str, Any]:
+    """`cvp profile` of the session's scores: its page, and the profile read back (`cvp report --profile`)."""
+    from pipelines.profile import read_profile, run_profile
+    from tests.helpers import quiet
+
+    root = tmp_path_factory.mktemp("profile37") / "run"
+    shutil.copytree(default_scores.out.parent, root)
+    run_profile(root / default_scores.out.name, None, root / "profile", None, trained.config, quiet())
+    return (root / "profile" / "profile.html").read_text(encoding="utf-8"), read_profile(root / "profile")
+
+
+def _manager_part(html: str) -> str:
+    """The page without the data scientists' figures (`<details class="analyst">`) and without the stylesheet."""
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    return re.sub(r'<details class="analyst".*?</details>', "", html, flags=re.S)
+
+
+def test_the_profile_section_speaks_to_a_manager(profile_page: tuple[str, Any]) -> None:
+    """No analyst wording outside the data scientists' figures, no column name as hover text, and every money
+    median with its currency (was: "Separation (AUC)", "(strength 0.21)", "Wilson interval", "Cost to serve ...
+    before the cutoff", `438.09`, `title="profit_net_365d"`)."""
+    html, _ = profile_page
+    said = _manager_part(html)
+    for word in ("AUC", "Separation", "strength", "Wilson", "before the cutoff", "Lift", "lift", "Brier"):
+        assert word not in said, word
+    assert not re.search(r'title="[a-z0-9]+(?:_[a-z0-9]+)+"', said)  # no feature column as hover text
+    assert "look for" in said and "A typical great customer" in said
+    behaviour = re.search(r'<table class="profile-behaviour">.*?</table>', said, re.S)
+    assert behaviour is not None
+    from features.registry import feature_registry
+
+    registry = feature_registry(load_config().features)
+    _, profile = profile_page
+    money_rows = [r for r in profile.behaviour.itertuples() if registry[r.feature].unit == "currency"]
+    assert money_rows, "the profile has a money signal"
+    cells = re.findall(
+        r'<tr><td>[^<]*</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td>', behaviour[0]
+    )
+    assert len(cells) == len(profile.behaviour)
+    for r, (great, rest) in zip(profile.behaviour.itertuples(), cells, strict=True):
+        if registry[r.feature].unit == "currency":
+            assert great.endswith(" EUR") and rest.endswith(" EUR"), (r.feature, great, rest)
+        if registry[r.feature].unit == "share":
+            assert great.endswith("%"), (r.feature, great)
+
+
+def test_the_data_scientists_figures_stay_on_the_page_apart(profile_page: tuple[str, Any]) -> None:
+    """The separation, strength, Wilson interval and the features' names are kept for a data scientist, in a
+    closed block of their own (and in the profile's CSV files)."""
+    html, profile = profile_page
+    block = re.search(r'<details class="analyst" id="profile-analyst">(.*?)</details>', html, re.S)
+    assert block is not None
+    for word in ("Separation (AUC)", "Strength", "Wilson interval", "Lift"):
+        assert word in block[1], word
+    for feature in profile.behaviour["feature"]:
+        assert f"<code>{feature}</code>" in block[1]
+
+
+def test_the_profile_view_words_each_figure() -> None:
+    from pipelines.reports.profile_section import _amount, _how_often, _sets_apart
+
+    assert _amount(438.09, "currency", "EUR") == "438 EUR"
+    assert _amount(0.238, "share", "EUR") == "24%"
+    assert _amount(12.0, "days", "EUR") == "12 days"
+    assert _amount(3.25, "hours per 1,000 currency", "EUR") == "3.2 hours per 1,000 EUR"
+    assert _amount(4.0, "score 1-5", "EUR") == "4 of 5"
+    assert _amount(float("nan"), "currency", "EUR") == "unknown"
+    assert _how_often(2.14) == "2.1 times as often" and _how_often(1.0) == "about as often"
+    assert _how_often(0.4) == "less often"
+    assert _sets_apart(0.52) == "hardly higher" and _sets_apart(0.81) == "very clearly higher"
+    assert _sets_apart(0.35) == "clearly lower"
+
+
+# --- 2. names inside sentences isolated --------------------------------------------------------------------------
+
+
+def _bare(html: str, name: str) -> list[str]:
+    """Each place `name` shows outside an element the pages isolate (`class="name"` / `class="who"`)."""
+    return [
+        html[max(m.start() - 50, 0) : m.end() + 10]
+        for m in re.finditer(re.escape(name), html)
+        if not html[: m.start()].endswith(('class="name">', 'class="who">'))
+    ]
+
+
+def test_names_and_ids_inside_sentences_are_isolated() -> None:
+    """The history's sentences name a manager by name and id: each is in an isolating element, the name's bidi
+    controls dropped (was: "moved to שרה לוי (AM2) since the last run", bare)."""
+    from pipelines.reports.actions import handed_over, moved_from, moved_to, with_last_run
+
+    staff = {"AM2": (RTL + "\u202e", ""), "AM3": (ARABIC, "left the company on 2025-01-02")}
+    said = [
+        moved_to("AM2", staff),
+        moved_from("AM3", staff),
+        moved_from("AM3", staff, "2024-10-01"),
+        handed_over("AM3", staff),
+        handed_over("AM9", staff),  # an id the directory no longer knows
+        with_last_run("AM2", staff),
+    ]
+    for text in said:
+        html = str(text)
+        assert "\u202e" not in html
+        for name in (RTL, ARABIC, "AM2", "AM3", "AM9"):
+            assert not _bare(html, name), (name, html)
+    assert str(moved_to("AM2", staff)) == (
+        f'moved to <span class="who">{RTL}</span> (<span class="who">AM2</span>) since the last run'
+    )
+    assert moved_to("AM2", staff).striptags() == f"moved to {RTL} (AM2) since the last run"
+
+
+def test_a_category_new_to_the_model_is_isolated_in_its_sentence() -> None:
+    from pipelines.reports.phrases import unseen_profile_marks
+
+    ids = pd.Series(["C1", "C2"])
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "region": [ARABIC, "North"]})
+    marks = unseen_profile_marks(ids, customers, {"profile_region": {ARABIC: 1}})
+    assert marks is not None
+    assert f"region '<span class=\"who\">{ARABIC}</span>' is new to the model" in marks.iloc[0]
+    assert marks.iloc[1] == ""
+
+
+def test_the_pages_isolate_every_name_and_manager_id(tmp_path: Path) -> None:
+    """The manager page's "Account manager <id>" and the team page's manager ids (was: bare), names as before;
+    one helper (`phrases.isolated`) for all. A small book's page is as before."""
+    data = demo_report_inputs(40, 3, seed=11)
+    managers = data["account_managers"].copy()
+    managers["name"] = [f"{RTL} {i}" for i in range(len(managers))]
+    managers["account_manager_id"] = [f"{ARABIC}{i}" for i in range(len(managers))]
+    mapping = dict(
+        zip(data["account_managers"]["account_manager_id"], managers["account_manager_id"], strict=True)
+    )
+    scores = data["scores"].copy()
+    scores["account_manager_id"] = scores["account_manager_id"].map(mapping)
+    data = {**data, "account_managers": managers, "scores": scores}
+    paths = _build(data, tmp_path / "reports")
+    # a small book (under `report.page_all_customers_up_to`): every customer on the page, as before, and no CSV
+    assert not list((tmp_path / "reports").glob("*.csv"))
+    mine = scores.loc[scores["account_manager_id"] == f"{ARABIC}0", "customer_id"]
+    page = paths.managers[f"{ARABIC}0"].read_text(encoding="utf-8")
+    assert sorted(re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', page)) == sorted(mine)
+    assert "Your customers, most valuable first" in page and "book-cut" not in page
+    for path in [paths.index, *paths.managers.values()]:
+        html = re.sub(r"<title>.*?</title>", "", path.read_text(encoding="utf-8"))
+        for name in [*managers["name"], *managers["account_manager_id"]]:
+            assert not _bare(re.sub(r'href="[^"]*"', "", html), name), (path.name, name)
+
+
+# --- 3. a large book's page ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_book(tmp_path_factory) -> dict[str, Any]:
+    data = demo_report_inputs(900, 2, seed=3)
+    customers = data["customers"].copy()
+    customers.loc[customers.index[0], "name"] = '=HYPERLINK("http://x")'
+    data["customers"] = customers
+    out = tmp_path_factory.mktemp("book37") / "reports"
+    config = _config(page_all_customers_up_to=100, page_customers_per_tier=12)
+    return {"data": data, "paths": _build(data, out, config), "out": out}
+
+
+def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_book: dict[str, Any]) -> None:
+    data, paths = big_book["data"], big_book["paths"]
+    scores = data["scores"]
+    mine = scores[scores["account_manager_id"] == "AM001"]
+    assert len(mine) > 300
+    html = paths.managers["AM001"].read_text(encoding="utf-8")
+    listed = re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', html)
+    tiers = sorted(set(mine["tier"].astype(str)))
+    assert (
+        len(listed) == len(set(listed)) <= 12 * (len(tiers) + 1)
+    )  # was: every one of the manager's customers
+    assert set(listed) <= set(mine["customer_id"])
+    at_risk = mine[mine["flags"].fillna("").str.contains("at_risk")]
+    at_risk = at_risk.sort_values(["pred_value_365d", "customer_id"], ascending=[False, True])
+    first = listed[: min(12, len(at_risk))]
+    assert first == at_risk["customer_id"].head(12).tolist()  # those at risk first, the most valuable first
+    for tier in tiers:
+        of_tier = mine[(mine["tier"].astype(str) == tier) & ~mine["customer_id"].isin(first)]
+        order = of_tier.sort_values(["pred_value_365d", "customer_id"], ascending=[tier == "problem", True])
+        shown = [c for c in listed[len(first) :] if c in set(of_tier["customer_id"])]
+        assert shown == order["customer_id"].head(12).tolist(), tier  # problem: the largest loss first
+    csv = "manager-AM001-customers.csv"
+    assert f'<a href="{csv}" download>' in html  # the page says where the rest are
+    assert f"All {len(mine):,}</strong>" in html
+
+
+def test_the_csv_beside_a_large_page_holds_that_managers_customers_only(big_book: dict[str, Any]) -> None:
+    data, out = big_book["data"], big_book["out"]
+    scores = data["scores"].set_index("customer_id")
+    mine = scores[scores["account_manager_id"] == "AM001"]
+    book = pd.read_csv(out / "manager-AM001-customers.csv", dtype=str, keep_default_na=False)
+    assert sorted(book["Customer"]) == sorted(mine.index)  # every one of theirs, no one else's
+    assert list(book.columns[:5]) == [
+        "Customer",
+        "Name",
+        "Tier",
+        "Rating",
+        "Expected value, next 12 months (EUR)",
+    ]
+    value = pd.to_numeric(book["Expected value, next 12 months (EUR)"])
+    assert (value.diff().dropna() <= 0).all()  # most valuable first, as the page
+    first = book.iloc[0]
+    assert int(first["Expected value, next 12 months (EUR)"]) == round(
+        mine.loc[first["Customer"], "pred_value_365d"]
+    )
+    churn = pd.to_numeric(book["Chance of leaving within a year (%)"])
+    expected = (mine.loc[book["Customer"], "pred_churn_prob_365d"] * 100).round(1).to_numpy()
+    assert (churn.to_numpy() == expected).all()
+    raw = (out / "manager-AM001-customers.csv").read_text(encoding="utf-8")
+    assert "=HYPERLINK" not in raw or "'=HYPERLINK" in raw  # a formula is never a live cell
+    others = scores.index[scores["account_manager_id"] != "AM001"]
+    assert not set(others) & set(book["Customer"])
+
+
+def test_the_default_config_caps_a_page() -> None:
+    assert REPORT.page_all_customers_up_to == 300 and REPORT.page_customers_per_tier == 50
