@@ -25,7 +25,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import css_token, is_blank, isolated, money, tier_reason_plain
+from pipelines.reports.phrases import css_token, is_blank, isolated, money, tier_reason_plain, to_date
 from pipelines.reports.views import manager_ids
 
 MANAGER_DEPARTED = "manager_departed"
@@ -204,13 +204,13 @@ def manager_actions(
     def delta_reason(rec: Mapping[str, Any]) -> str:
         parts = [
             tier_reason_plain(rec.get("_tier_reason"), config.tier_reasons),
-            _text(rec.get("value_delta_1")),
+            to_date(_text(rec.get("value_delta_1"))),
         ]
         return "; ".join(p for p in parts if p)
 
     def churn_reason(rec: Mapping[str, Any]) -> str:
         # what raised their risk since the last run (churn deltas), else why their risk is what it is
-        said = _text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason"))
+        said = to_date(_text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason")))
         if not rec.get("_rules_at_risk"):
             return said
         return "; ".join(

@@ -125,6 +125,13 @@ def feature_label(name: str, registry: Mapping[str, Any]) -> str:
     return head.replace(" before the cutoff", ", all time")
 
 
+def to_date(text: str) -> str:
+    """A reason or a feature's description as a manager reads it: the registry's period of an all-time figure,
+    "before the cutoff" (`features.registry`), said "to date" (round 37, was: "invoices paid 213 days late on
+    average before the cutoff" on the manager pages; a manager knows no cutoff, only the scores' date)."""
+    return text.replace(" before the cutoff", " to date")
+
+
 BASE_WORDS = "A typical customer: where every customer starts before their own figures"
 
 

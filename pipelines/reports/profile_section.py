@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import feature_label, horizon_phrases, is_blank, money, pct
+from pipelines.reports.phrases import feature_label, horizon_phrases, is_blank, money, pct, to_date
 from pipelines.reports.views import manager_ids
 
 
@@ -119,7 +119,7 @@ def _feature_words(name: str, description: str, registry: Mapping[str, Any]) -> 
     "before the cutoff") and unit from the registry; a feature it does not hold, its description."""
     if name in registry:
         return feature_label(name, registry), str(registry[name].unit)
-    return str(description).replace(" before the cutoff", ", all time"), ""
+    return to_date(str(description)), ""
 
 
 def profile_view(result: Any, currency: str, registry: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -332,7 +332,7 @@ def new_customer_rows(
                 else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
                 "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
-                "reasons": [str(r[c]) for c in reasons if not pd.isna(r[c]) and str(r[c])],
+                "reasons": [to_date(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
             }
             for r in sub.to_dict("records")

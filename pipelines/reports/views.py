@@ -26,6 +26,7 @@ from pipelines.reports.phrases import (
     pct,
     plain_feature,
     tier_reason_plain,
+    to_date,
 )
 
 
@@ -46,7 +47,10 @@ def _reasons(
             continue
         feature = row.get(f"{kind}_reason_feature_{k}")
         out.append(
-            {"text": str(text), "feature": "" if is_blank(feature) else plain_feature(str(feature), registry)}
+            {
+                "text": to_date(str(text)),
+                "feature": "" if is_blank(feature) else plain_feature(str(feature), registry),
+            }
         )
     return out
 

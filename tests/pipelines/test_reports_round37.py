@@ -236,6 +236,11 @@ def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_
     csv = "manager-AM001-customers.csv"
     assert f'<a href="{csv}" download>' in html  # the page says where the rest are
     assert f"All {len(mine):,}</strong>" in html
+    # the reasons' all-time period in a manager's words, on the page and in its CSV (was: "... before the cutoff")
+    assert "before the cutoff" in " ".join(mine["value_reason_1"].astype(str))  # the fixture's reasons say it
+    for path in [paths.index, *paths.managers.values()]:
+        assert "before the cutoff" not in path.read_text(encoding="utf-8"), path.name
+    assert "before the cutoff" not in (big_book["out"] / csv).read_text(encoding="utf-8")
 
 
 def test_the_csv_beside_a_large_page_holds_that_managers_customers_only(big_book: dict[str, Any]) -> None:
