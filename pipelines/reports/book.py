@@ -7,6 +7,7 @@ Reads the rows of `views.customer_rows` (most valuable first) and the page's sco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,26 @@ def csv_name(page_name: str) -> str:
     return f"{Path(page_name).stem}-customers.csv"
 
 
-def page_groups(rows: list[dict[str, Any]], tiers: list[str], config: ReportConfig) -> dict[str, Any]:
+def page_groups(
+    rows: list[dict[str, Any]],
+    tiers: list[str],
+    config: ReportConfig,
+    not_scored: Sequence[dict[str, str]] = (),
+) -> dict[str, Any]:
     """Which of a manager's customers their page lists, in groups: all of them in one group up to
     `report.page_all_customers_up_to`; above it, those at risk of leaving first (the `at_risk` flag: great
     customers likely to leave), then each tier's first `report.page_customers_per_tier` not listed above (the most
     valuable first; problem customers the largest loss first). `cut`: the page leaves some out (the CSV holds
-    all). Each group: key, tier (or ""), rows, total (the customers of its kind), more (left out of it)."""
-    if len(rows) <= config.page_all_customers_up_to:
+    all). Each group: key, tier (or ""), rows, total (the customers of its kind), more (left out of it).
+    `not_scored`: the page's customers without a score (`views.status_rows`), counted in the book's size; a cut
+    page lists the first `page_customers_per_tier` of them (`not_scored`; `not_scored_more` left out)."""
+    not_scored = list(not_scored)
+    if len(rows) + len(not_scored) <= config.page_all_customers_up_to:
         return {
             "cut": False,
             "groups": [{"key": "all", "tier": "", "rows": rows, "total": len(rows), "more": 0}],
+            "not_scored": not_scored,
+            "not_scored_more": 0,
         }
     n = config.page_customers_per_tier
     need = [r for r in rows if r["at_risk"]]
@@ -64,7 +75,13 @@ def page_groups(rows: list[dict[str, Any]], tiers: list[str], config: ReportConf
                 "more": max(len(rest) - n, 0),
             }
         )
-    return {"cut": True, "per_tier": n, "groups": [g for g in groups if g["total"]]}
+    return {
+        "cut": True,
+        "per_tier": n,
+        "groups": [g for g in groups if g["total"]],
+        "not_scored": not_scored[:n],
+        "not_scored_more": max(len(not_scored) - n, 0),
+    }
 
 
 def _plain(item: Any) -> str:
@@ -73,11 +90,17 @@ def _plain(item: Any) -> str:
 
 
 def book_frame(
-    sub: pd.DataFrame, rows: list[dict[str, Any]], h: int, interval: Interval, words: dict[str, str]
+    sub: pd.DataFrame,
+    rows: list[dict[str, Any]],
+    h: int,
+    interval: Interval,
+    words: dict[str, str],
+    not_scored: Sequence[dict[str, str]] = (),
 ) -> pd.DataFrame:
-    """Every customer of a page's `rows` (their order), as the CSV beside the page: the page's figures as numbers
-    (money in whole `words["currency"]`, the chance of leaving in percent) and its words. Columns are named in a
-    manager's words, with their unit."""
+    """Every customer of a page's `rows` (their order), then those without a score (`not_scored`, with their
+    status and why), as the CSV beside the page: the page's figures as numbers (money in whole
+    `words["currency"]`, the chance of leaving in percent) and its words. Columns are named in a manager's words,
+    with their unit."""
     cur = words["currency"]
     figures = sub.set_index(sub["customer_id"].astype("str"))
     ids = [str(r["customer_id"]) for r in rows]
@@ -85,7 +108,7 @@ def book_frame(
     def money_of(col: str) -> pd.Series:
         return figures[col].astype("float64").reindex(ids).round(0).astype("Int64").to_numpy()
 
-    return pd.DataFrame(
+    scored = pd.DataFrame(
         {
             "Customer": ids,
             "Name": [r["name"] for r in rows],
@@ -105,5 +128,23 @@ def book_frame(
             "Why this value": ["; ".join(x["text"] for x in r["value_reasons"]) for r in rows],
             "Why this risk of leaving": ["; ".join(x["text"] for x in r["churn_reasons"]) for r in rows],
             "Watch out": ["; ".join(_plain(f) for f in r["flags"]) for r in rows],
+            "Status": "scored",
+            "Why no score": "",
         }
     )
+    others = pd.DataFrame(
+        {
+            "Customer": [r["customer_id"] for r in not_scored],
+            "Name": [r["name"] for r in not_scored],
+            "Status": [r["status"] for r in not_scored],
+            "Why no score": [r["reason"] for r in not_scored],
+        },
+        dtype="object",
+    )
+    if not len(others):
+        return scored
+    every = pd.concat([scored, others], ignore_index=True)
+    money_columns = [
+        c for c in scored.columns if c.endswith(f"({cur})")
+    ]  # whole amounts, blank without a score
+    return every.astype({c: "Int64" for c in money_columns})

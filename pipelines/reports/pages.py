@@ -300,13 +300,14 @@ def build_reports(
                     }
                 )
             rows = customer_rows(sub, h, interval, config, within, show_names=True, registry=registry)
-            book = page_groups(rows, tiers, config)
+            book = page_groups(rows, tiers, config, others.get(manager_id, []))
             if book["cut"]:  # every customer in a CSV beside the page; the page lists who needs action first
                 from pipelines.io import write_frame  # the product's one CSV writer (formulas neutralised)
 
                 book["csv"] = csv_name(path.name)
                 words = {"currency": config.currency, "next_period": next_period, "within": within}
-                write_frame(book_frame(sub, rows, h, interval, words), path.parent / book["csv"])
+                every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []))
+                write_frame(every, path.parent / book["csv"])
             return env.get_template("manager.html.j2").render(
                 **common,
                 **extra,
@@ -319,7 +320,8 @@ def build_reports(
                 rows=rows,
                 book=book,
                 waterfalls=charts,
-                not_scored=others.get(manager_id, []),
+                not_scored=book["not_scored"],
+                not_scored_total=len(others.get(manager_id, [])),
                 month=manager_actions(
                     history,
                     sub,

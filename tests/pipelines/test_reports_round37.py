@@ -204,6 +204,16 @@ def test_the_pages_isolate_every_name_and_manager_id(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def big_book(tmp_path_factory) -> dict[str, Any]:
     data = demo_report_inputs(900, 2, seed=3)
+    scores = data[
+        "scores"
+    ].copy()  # 30 of AM001's customers lapsed: listed whole in the CSV, in part on the page
+    lapsed = scores.index[(scores["account_manager_id"] == "AM001").to_numpy()][:30]
+    scores["status"], scores["status_reason"] = "scored", ""
+    scores.loc[lapsed, ["status", "status_reason"]] = ["lapsed", "no order for 900 days"]
+    scores.loc[lapsed, ["pred_value_365d", "pred_churn_prob_365d"]] = float("nan")
+    scores["tier"] = scores["tier"].astype("object")
+    scores.loc[lapsed, "tier"] = None
+    data["scores"] = scores
     customers = data["customers"].copy()
     customers.loc[customers.index[0], "name"] = '=HYPERLINK("http://x")'
     data["customers"] = customers
@@ -215,7 +225,7 @@ def big_book(tmp_path_factory) -> dict[str, Any]:
 def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_book: dict[str, Any]) -> None:
     data, paths = big_book["data"], big_book["paths"]
     scores = data["scores"]
-    mine = scores[scores["account_manager_id"] == "AM001"]
+    mine = scores[(scores["account_manager_id"] == "AM001") & (scores["status"] == "scored")]
     assert len(mine) > 300
     html = paths.managers["AM001"].read_text(encoding="utf-8")
     listed = re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', html)
@@ -236,6 +246,10 @@ def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_
     csv = "manager-AM001-customers.csv"
     assert f'<a href="{csv}" download>' in html  # the page says where the rest are
     assert f"All {len(mine):,}</strong>" in html
+    # the customers without a score: the first 12 listed, the 30 counted, the rest in the CSV
+    unscored = re.search(r'<section id="not-scored">(.*?)</section>', html, re.S)
+    assert unscored is not None and "Customers without a score (30)" in unscored[1]
+    assert len(re.findall(r"<tr data-customer-id=", unscored[1])) == 12 and csv in unscored[1]
     # the reasons' all-time period in a manager's words, on the page and in its CSV (was: "... before the cutoff")
     assert "before the cutoff" in " ".join(mine["value_reason_1"].astype(str))  # the fixture's reasons say it
     for path in [paths.index, *paths.managers.values()]:
@@ -246,9 +260,14 @@ def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_
 def test_the_csv_beside_a_large_page_holds_that_managers_customers_only(big_book: dict[str, Any]) -> None:
     data, out = big_book["data"], big_book["out"]
     scores = data["scores"].set_index("customer_id")
-    mine = scores[scores["account_manager_id"] == "AM001"]
+    everyone = scores[scores["account_manager_id"] == "AM001"]
+    mine = everyone[everyone["status"] == "scored"]
     book = pd.read_csv(out / "manager-AM001-customers.csv", dtype=str, keep_default_na=False)
-    assert sorted(book["Customer"]) == sorted(mine.index)  # every one of theirs, no one else's
+    assert sorted(book["Customer"]) == sorted(everyone.index)  # every one of theirs, no one else's
+    unscored = book[book["Status"] != "scored"]
+    assert len(unscored) == 30 and set(unscored["Why no score"]) == {"no order for 900 days"}
+    assert (book.index[book["Status"] != "scored"] >= len(mine)).all()  # after the scored ones
+    book = book[book["Status"] == "scored"]
     assert list(book.columns[:5]) == [
         "Customer",
         "Name",
