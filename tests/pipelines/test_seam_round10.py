@@ -273,7 +273,7 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     from tests.pipelines.conftest import history_after_december
 
     assert (
-        handed_over("A1", {"A1": ("Ann Lee", "")})
+        handed_over("A1", {"A1": ("Ann Lee", "")}).striptags()  # the name and id isolated (round 37)
         == "with Ann Lee (A1) in the last run; all of their customers are yours now"
     )
     assert "if that was your id before" in handed_over("A1", {})
