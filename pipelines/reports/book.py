@@ -11,11 +11,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.reports.columns import Interval
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import css_token
+from pipelines.reports.phrases import BIDI_CONTROLS, css_token
+
+#: the CSV's columns whose text comes from the data (names, ids, reasons and flags naming a category)
+_FROM_THE_DATA = (
+    "Customer",
+    "Name",
+    "Why this value",
+    "Why this risk of leaving",
+    "Watch out",
+    "Why no score",
+)
 
 #: the tier whose customers a manager looks at from the largest loss up, not the largest value down
 _LOSSES_FIRST = "problem"
@@ -61,8 +72,10 @@ def page_groups(
     listed = {r["customer_id"] for r in need[:n]}
     for tier in tiers:
         of_tier = [r for r in rows if r["tier"] == tier]
-        if tier == _LOSSES_FIRST:
-            of_tier = of_tier[::-1]  # rows are most valuable first: the largest loss is last
+        if (
+            tier == _LOSSES_FIRST
+        ):  # the largest loss first, equal values by id as everywhere (was: id descending)
+            of_tier = sorted(of_tier, key=lambda r: (r["amount"], r["customer_id"]))
         rest = [r for r in of_tier if r["customer_id"] not in listed]
         groups.append(
             {
@@ -125,9 +138,9 @@ def book_frame(
             "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
             "Why this tier": [r["tier_reason"] for r in rows],
             "What to do": [r["action"] for r in rows],
-            "Why this value": ["; ".join(x["text"] for x in r["value_reasons"]) for r in rows],
-            "Why this risk of leaving": ["; ".join(x["text"] for x in r["churn_reasons"]) for r in rows],
-            "Watch out": ["; ".join(_plain(f) for f in r["flags"]) for r in rows],
+            "Why this value": _joined([[x["text"] for x in r["value_reasons"]] for r in rows]),
+            "Why this risk of leaving": _joined([[x["text"] for x in r["churn_reasons"]] for r in rows]),
+            "Watch out": _joined([[_plain(f) for f in r["flags"]] for r in rows]),
             "Status": "scored",
             "Why no score": "",
         }
@@ -141,10 +154,28 @@ def book_frame(
         },
         dtype="object",
     )
-    if not len(others):
-        return scored
-    every = pd.concat([scored, others], ignore_index=True)
-    money_columns = [
-        c for c in scored.columns if c.endswith(f"({cur})")
-    ]  # whole amounts, blank without a score
-    return every.astype({c: "Int64" for c in money_columns})
+    if len(others):
+        every = pd.concat([scored, others], ignore_index=True)
+        money_columns = [
+            c for c in scored.columns if c.endswith(f"({cur})")
+        ]  # whole amounts, blank without a score
+        every = every.astype({c: "Int64" for c in money_columns})
+    else:
+        every = scored
+    return _without_bidi_controls(every)
+
+
+def _joined(items: list[list[str]]) -> np.ndarray:
+    """Each row's phrases as one cell, "; " between them ("" for none)."""
+    return pd.Series(items, dtype="object").str.join("; ").fillna("").to_numpy()
+
+
+def _without_bidi_controls(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text cells without bidi controls, as the pages show them (`phrases.BIDI_CONTROLS`, round 37, was: a
+    name's `<RLO>` copied into the CSV, reversing what a spreadsheet shows after it)."""
+    for col in _FROM_THE_DATA:
+        text = frame[col]
+        if text.dtype == "object":
+            is_text = text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+            frame[col] = text.where(~is_text, text.str.replace(BIDI_CONTROLS, "", regex=True))
+    return frame

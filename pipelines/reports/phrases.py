@@ -26,6 +26,12 @@ def isolated(text: Any, css: str = "who") -> Markup:
     isolate`), so a right-to-left name never takes the text beside it into its run. The one rule: the templates'
     `isolated` filter and every sentence built with a name (`Markup(...).format(isolated(name))`: "moved to
     <name> (AM0002)", round 37, was bare). `css`: "name" (a customer's, in bold) or "who"."""
+    if hasattr(
+        text, "__html__"
+    ):  # markup already (`escape(text)` semantics): kept as it is, not escaped again
+        return Markup('<span class="{}">{}</span>').format(
+            css, Markup(BIDI_CONTROLS.sub("", str(text.__html__())))
+        )
     return Markup('<span class="{}">{}</span>').format(css, BIDI_CONTROLS.sub("", str(text)))
 
 

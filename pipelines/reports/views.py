@@ -299,6 +299,9 @@ def customer_rows(
                 "tier_reason": tier_reason_plain(rec.get("tier_reason"), config.tier_reasons),
                 "rating": "" if is_blank(rec.get("rating")) else str(rec["rating"]),
                 "value": money(rec[f"pred_value_{h}d"], cur),
+                "amount": float(
+                    rec[f"pred_value_{h}d"]
+                ),  # the value as a number: a problem tier's order (`book`)
                 "low": money(rec[interval.low], ""),
                 "high": money(rec[interval.high], cur),  # "likely 0 to 1,682 EUR", as the value above it
                 "churn": churn,

@@ -11,7 +11,6 @@ customers got a 7.5 MB page listing every one of them (50,000: about 75 MB).
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -48,65 +47,6 @@ def _build(data: dict[str, Any], out: Path, config: Any = REPORT, **kwargs: Any)
 
 
 # --- 1. the ideal-customer profile in a manager's words -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def profile_page(trained, default_scores, tmp_path_factory) -> tuple[str, Any]:
-    """`cvp profile` of the session's scores: its page, and the profile read back (`cvp report --profile`)."""
-    from pipelines.profile import read_profile, run_profile
-    from tests.helpers import quiet
-
-    root = tmp_path_factory.mktemp("profile37") / "run"
-    shutil.copytree(default_scores.out.parent, root)
-    run_profile(root / default_scores.out.name, None, root / "profile", None, trained.config, quiet())
-    return (root / "profile" / "profile.html").read_text(encoding="utf-8"), read_profile(root / "profile")
-
-
-def _manager_part(html: str) -> str:
-    """The page without the data scientists' figures (`<details class="analyst">`) and without the stylesheet."""
-    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
-    return re.sub(r'<details class="analyst".*?</details>', "", html, flags=re.S)
-
-
-def test_the_profile_section_speaks_to_a_manager(profile_page: tuple[str, Any]) -> None:
-    """No analyst wording outside the data scientists' figures, no column name as hover text, and every money
-    median with its currency (was: "Separation (AUC)", "(strength 0.21)", "Wilson interval", "Cost to serve ...
-    before the cutoff", `438.09`, `title="profit_net_365d"`)."""
-    html, _ = profile_page
-    said = _manager_part(html)
-    for word in ("AUC", "Separation", "strength", "Wilson", "before the cutoff", "Lift", "lift", "Brier"):
-        assert word not in said, word
-    assert not re.search(r'title="[a-z0-9]+(?:_[a-z0-9]+)+"', said)  # no feature column as hover text
-    assert "look for" in said and "A typical great customer" in said
-    behaviour = re.search(r'<table class="profile-behaviour">.*?</table>', said, re.S)
-    assert behaviour is not None
-    from features.registry import feature_registry
-
-    registry = feature_registry(load_config().features)
-    _, profile = profile_page
-    money_rows = [r for r in profile.behaviour.itertuples() if registry[r.feature].unit == "currency"]
-    assert money_rows, "the profile has a money signal"
-    cells = re.findall(
-        r'<tr><td>[^<]*</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td>', behaviour[0]
-    )
-    assert len(cells) == len(profile.behaviour)
-    for r, (great, rest) in zip(profile.behaviour.itertuples(), cells, strict=True):
-        if registry[r.feature].unit == "currency":
-            assert great.endswith(" EUR") and rest.endswith(" EUR"), (r.feature, great, rest)
-        if registry[r.feature].unit == "share":
-            assert great.endswith("%"), (r.feature, great)
-
-
-def test_the_data_scientists_figures_stay_on_the_page_apart(profile_page: tuple[str, Any]) -> None:
-    """The separation, strength, Wilson interval and the features' names are kept for a data scientist, in a
-    closed block of their own (and in the profile's CSV files)."""
-    html, profile = profile_page
-    block = re.search(r'<details class="analyst" id="profile-analyst">(.*?)</details>', html, re.S)
-    assert block is not None
-    for word in ("Separation (AUC)", "Strength", "Wilson interval", "Lift"):
-        assert word in block[1], word
-    for feature in profile.behaviour["feature"]:
-        assert f"<code>{feature}</code>" in block[1]
 
 
 def test_the_profile_view_words_each_figure() -> None:
@@ -213,9 +153,19 @@ def big_book(tmp_path_factory) -> dict[str, Any]:
     scores.loc[lapsed, ["pred_value_365d", "pred_churn_prob_365d"]] = float("nan")
     scores["tier"] = scores["tier"].astype("object")
     scores.loc[lapsed, "tier"] = None
+    # equal values among the problem customers: listed by id, as everywhere (was: by id descending)
+    problem = scores[
+        (scores["account_manager_id"] == "AM001")
+        & (scores["tier"] == "problem")
+        & (scores["status"] == "scored")
+    ].sort_values("pred_value_365d")
+    scores.loc[problem.index[:5], "pred_value_365d"] = problem["pred_value_365d"].iloc[0]
     data["scores"] = scores
     customers = data["customers"].copy()
     customers.loc[customers.index[0], "name"] = '=HYPERLINK("http://x")'
+    # a name with a bidi override, scored and not: dropped in the CSV as on the page (was: copied raw)
+    for cid in (problem["customer_id"].iloc[0], scores.loc[lapsed[0], "customer_id"]):
+        customers.loc[customers["customer_id"] == cid, "name"] = RTL + "\u202e"
     data["customers"] = customers
     out = tmp_path_factory.mktemp("book37") / "reports"
     config = _config(page_all_customers_up_to=100, page_customers_per_tier=12)
@@ -285,10 +235,61 @@ def test_the_csv_beside_a_large_page_holds_that_managers_customers_only(big_book
     expected = (mine.loc[book["Customer"], "pred_churn_prob_365d"] * 100).round(1).to_numpy()
     assert (churn.to_numpy() == expected).all()
     raw = (out / "manager-AM001-customers.csv").read_text(encoding="utf-8")
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", raw)  # no bidi control from a name
+    assert raw.count(RTL) == 2
     assert "=HYPERLINK" not in raw or "'=HYPERLINK" in raw  # a formula is never a live cell
     others = scores.index[scores["account_manager_id"] != "AM001"]
     assert not set(others) & set(book["Customer"])
 
 
-def test_the_default_config_caps_a_page() -> None:
-    assert REPORT.page_all_customers_up_to == 300 and REPORT.page_customers_per_tier == 50
+def test_a_large_problem_tier_lists_equal_values_by_id(big_book: dict[str, Any]) -> None:
+    """The fixture's five largest losses of AM001 are equal: the page lists them by id (was: by id descending)."""
+    scores = big_book["data"]["scores"]
+    mine = scores[(scores["account_manager_id"] == "AM001") & (scores["tier"] == "problem")]
+    tied = mine[mine["pred_value_365d"] == mine["pred_value_365d"].min()]["customer_id"].tolist()
+    assert len(tied) == 5
+    html = big_book["paths"].managers["AM001"].read_text(encoding="utf-8")
+    listed = re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', html)
+    shown = [c for c in listed if c in tied]
+    assert shown == sorted(tied)
+
+
+def test_a_large_book_of_customers_without_a_score_points_to_its_csv(tmp_path: Path) -> None:
+    """Every customer of a manager without a score, more than a page lists: the page says the first ones are
+    listed and all are in the CSV, under the heading of a book without rows (was: "each is listed below" over the
+    first 50 only, under "Your customers: who to look at first" over no list)."""
+    data = demo_report_inputs(120, 2, seed=5)
+    scores = data["scores"].copy()
+    mine = (scores["account_manager_id"] == "AM001").to_numpy()
+    scores["status"], scores["status_reason"] = "scored", ""
+    scores.loc[mine, ["status", "status_reason"]] = ["lapsed", "no order for 900 days"]
+    scores.loc[mine, ["pred_value_365d", "pred_churn_prob_365d"]] = float("nan")
+    scores["tier"] = scores["tier"].astype("object")
+    scores.loc[mine, "tier"] = None
+    data["scores"] = scores
+    n = int(mine.sum())
+    assert n > 20
+    paths = _build(
+        data, tmp_path / "reports", _config(page_all_customers_up_to=20, page_customers_per_tier=7)
+    )
+    html = paths.managers["AM001"].read_text(encoding="utf-8")
+    csv = "manager-AM001-customers.csv"
+    section = re.search(r'<section id="customers">(.*?)</section>', html, re.S)
+    assert section is not None
+    assert "who to look at first" not in html and "Your customers, most valuable first" in section[1]
+    said = re.search(r'<p class="muted" id="none-scored">(.*?)</p>', section[1], re.S)
+    assert said is not None and "each is listed below" not in said[1]
+    assert f"the first 7 of {n}" in " ".join(said[1].split()) and f'<a href="{csv}" download>' in said[1]
+    assert len(re.findall(r"<tr data-customer-id=", html)) == 7
+    book = pd.read_csv(tmp_path / "reports" / csv, dtype=str, keep_default_na=False)
+    assert sorted(book["Customer"]) == sorted(scores.loc[mine, "customer_id"])
+
+
+def test_isolated_keeps_markup_as_it_is() -> None:
+    """`phrases.isolated` escapes text and keeps markup as markup, as `escape` does (was: escaped twice)."""
+    from markupsafe import Markup
+
+    from pipelines.reports.phrases import isolated
+
+    assert str(isolated(Markup("<b>A</b>\u202e"))) == '<span class="who"><b>A</b></span>'
+    assert str(isolated("<b>A</b>", "name")) == '<span class="name">&lt;b&gt;A&lt;/b&gt;</span>'
