@@ -274,7 +274,11 @@ def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.Da
 
 
 def write_profile(
-    result: ProfileTables, out: Path, currency: str, banners: Mapping[str, Any] | None = None
+    result: ProfileTables,
+    out: Path,
+    currency: str,
+    banners: Mapping[str, Any] | None = None,
+    registry: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the tables and the page into `out`, replaced as a whole; returns the page's path. `banners`: what
     atop the page says first (`phrases.page_banners`, as on the report's pages)."""
@@ -286,21 +290,25 @@ def write_profile(
             write_frame(getattr(result, key), stage / name)
         write_json(result.facts | {"currency": currency}, stage / "profile.json")
         (stage / "profile.html").write_text(
-            render_profile_page(result, currency, banners), encoding="utf-8", newline="\n"
+            render_profile_page(result, currency, banners, registry), encoding="utf-8", newline="\n"
         )
     return Path(out).resolve() / "profile.html"
 
 
 def render_profile_page(
-    result: ProfileTables, currency: str, banners: Mapping[str, Any] | None = None
+    result: ProfileTables,
+    currency: str,
+    banners: Mapping[str, Any] | None = None,
+    registry: Mapping[str, Any] | None = None,
 ) -> str:
     """The standalone page of `cvp profile`: the team page's profile section with its own header, and the
-    warnings the report's pages say atop them (`banners`)."""
+    warnings the report's pages say atop them (`banners`). `registry`: the run's feature registry (the features'
+    labels and units; None: the default config's)."""
     from pipelines.reports.pages import _environment
     from pipelines.reports.phrases import page_banners
     from pipelines.reports.profile_section import profile_view
 
-    view = profile_view(result, currency)
+    view = profile_view(result, currency, registry)
     said = dict(banners) if banners is not None else page_banners({}, "unknown", 1.0)  # none said
     return (
         _environment()
@@ -400,7 +408,9 @@ def run_profile(
         "model_version": run.manifest.get("model_version", "?"),
     }
     banners = page_banners(said, as_of_text, cfg.report.rejected_rows_banner_share)
-    page = write_profile(result, Path(out), cfg.data.currency, banners)
+    from features import feature_registry
+
+    page = write_profile(result, Path(out), cfg.data.currency, banners, feature_registry(cfg.features))
     f = result.facts
     console.print(
         f"profile of {f['great']:,} {f['best_tier']} customers among {f['scored']:,} scored "

@@ -25,7 +25,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import css_token, is_blank, money, tier_reason_plain
+from pipelines.reports.phrases import css_token, is_blank, isolated, money, tier_reason_plain, to_date
 from pipelines.reports.views import manager_ids
 
 MANAGER_DEPARTED = "manager_departed"
@@ -57,7 +57,7 @@ def _points(prob: Any) -> str:
     return "" if pd.isna(prob) else f"{100 * float(prob):.0f}%"
 
 
-def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str, str]:
+def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str, Any]:
     change = rec.get("value_change")
     return {
         "customer_id": str(rec["customer_id"]),
@@ -108,31 +108,34 @@ def _last_run(rec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k == "customer_id" or k.startswith("old_")}
 
 
-def _who(manager_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
-    """A manager as the pages name them: "Vera Okafor (AM0008)", or the id alone."""
+def _who(manager_id: str, staff: Mapping[str, tuple[str, str]]) -> Markup:
+    """A manager as the pages name them: "Vera Okafor (AM0008)", or the id alone; the name and the id each
+    isolated from the sentence around them (`phrases.isolated`)."""
     name = staff.get(manager_id, ("", ""))[0]
-    return f"{name} ({manager_id})" if name and name != manager_id else manager_id
+    if name and name != manager_id:
+        return Markup("{} ({})").format(isolated(name), isolated(manager_id))
+    return isolated(manager_id)
 
 
-def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> Markup:
     """Why a customer of a whole book moved is on this page: from a manager the directory still lists (who left,
     or who handed the book over), or from an id it no longer knows (renamed, as far as the report can tell).
     Was: "if that was your id before, nothing changed for them" to a new manager taking over one who had left."""
     if old_id not in staff:
-        return (
-            f"with {old_id} in the last run, all of whose customers are yours now: if that was your id before, "
+        return Markup(
+            "with {} in the last run, all of whose customers are yours now: if that was your id before, "
             "nothing changed for them"
-        )
-    return f"{with_last_run(old_id, staff)}; all of their customers are yours now"
+        ).format(isolated(old_id))
+    return Markup("{}; all of their customers are yours now").format(with_last_run(old_id, staff))
 
 
-def with_last_run(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+def with_last_run(old_id: str, staff: Mapping[str, tuple[str, str]]) -> Markup:
     """Whom a customer of a page came from, as the hand-over (`handed_over`) and a single move (`moved_from`) both
     say it: "with Vera Okafor (AM0008) in the last run, who left the company on 2024-04-19" (no "who left" for a
     manager who has not)."""
     left = staff.get(old_id, ("", ""))[1]
     gone = f", who {left}" if left else ""
-    return f"with {_who(old_id, staff)} in the last run{gone}"
+    return Markup("with {} in the last run{}").format(_who(old_id, staff), gone)
 
 
 def manager_actions(
@@ -201,13 +204,13 @@ def manager_actions(
     def delta_reason(rec: Mapping[str, Any]) -> str:
         parts = [
             tier_reason_plain(rec.get("_tier_reason"), config.tier_reasons),
-            _text(rec.get("value_delta_1")),
+            to_date(_text(rec.get("value_delta_1"))),
         ]
         return "; ".join(p for p in parts if p)
 
     def churn_reason(rec: Mapping[str, Any]) -> str:
         # what raised their risk since the last run (churn deltas), else why their risk is what it is
-        said = _text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason"))
+        said = to_date(_text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason")))
         if not rec.get("_rules_at_risk"):
             return said
         return "; ".join(
@@ -263,7 +266,9 @@ def manager_actions(
                 lambda r: (
                     "their previous account manager left the company recently"
                     if MANAGER_DEPARTED in _text(r.get("_flags")).split(";")
-                    else f"had account manager {_text(r.get('old_account_manager_id'))} in the last run, none now"
+                    else Markup("had account manager {} in the last run, none now").format(
+                        isolated(_text(r.get("old_account_manager_id")))
+                    )
                     if unassigned
                     else handed_over(_text(r.get("old_account_manager_id")), staff or {})
                     if r.get("old_book_moved") in (True,)
@@ -360,21 +365,23 @@ def moved_away_by_owner(
     return {str(mid): rows for mid, rows in out.groupby("_last_manager", sort=False)}
 
 
-def moved_from(old_id: str, staff: Mapping[str, tuple[str, str]], yours_as_of: str = "") -> str:
+def moved_from(old_id: str, staff: Mapping[str, tuple[str, str]], yours_as_of: str = "") -> Markup:
     """Where a customer moved to a page's manager came from, named as the old manager's page names where it went
     (`moved_to`; was: "from another account manager", unnamed), and whether they left, in the hand-over's words
     (`with_last_run`). `yours_as_of`: the run before the last one, when the customer was this manager's then
     (was: told as new to them)."""
     if yours_as_of:
-        return f"moved back to you: yours as of {yours_as_of}, {with_last_run(old_id, staff)}"
-    return f"moved to you from another account manager: {with_last_run(old_id, staff)}"
+        return Markup("moved back to you: yours as of {}, {}").format(
+            yours_as_of, with_last_run(old_id, staff)
+        )
+    return Markup("moved to you from another account manager: {}").format(with_last_run(old_id, staff))
 
 
-def moved_to(new_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+def moved_to(new_id: str, staff: Mapping[str, tuple[str, str]]) -> Markup:
     """Where a customer moved away from a page's manager went: the manager's name and id, or none."""
     if not new_id:
-        return "moved to no account manager since the last run: to be assigned"
-    return f"moved to {_who(new_id, staff)} since the last run"
+        return Markup("moved to no account manager since the last run: to be assigned")
+    return Markup("moved to {} since the last run").format(_who(new_id, staff))
 
 
 def gone_rows(gone: pd.DataFrame | None, currency: str, unassigned: bool) -> list[dict[str, str]]:
@@ -385,14 +392,15 @@ def gone_rows(gone: pd.DataFrame | None, currency: str, unassigned: bool) -> lis
     out = []
     for rec in gone.to_dict("records"):
         was = f"{_text(rec.get('old_tier')) or 'scored'} in the last run"
-        if unassigned:
-            owner = rec["_last_manager"]
-            was += (
-                f" with account manager {owner}, who has no page now"
-                if owner
-                else " without an account manager"
+        owner = rec["_last_manager"] if unassigned else ""
+        why: str = (
+            Markup("{} with account manager {}, who has no page now; no row in this run's scores").format(
+                was, isolated(owner)
             )
-        out.append(_row(_last_run(rec), "", currency, f"{was}; no row in this run's scores"))
+            if owner
+            else f"{was}{' without an account manager' if unassigned else ''}; no row in this run's scores"
+        )
+        out.append(_row(_last_run(rec), "", currency, why))
     return out
 
 

@@ -49,6 +49,10 @@ class ReportConfig(BaseModel):
             a key without a phrase is said as its name in words.
         tier_colors: tier -> badge and chart colour (CSS hex); unlisted tiers are grey.
         top_customers_per_manager: waterfall charts per manager page (the manager's most valuable customers).
+        page_all_customers_up_to: a manager's page lists every one of their customers up to this many; a larger
+            book's page lists those at risk of leaving first and the top `page_customers_per_tier` of each tier,
+            and every customer goes to a CSV file beside the page (`pipelines.reports.book`).
+        page_customers_per_tier: on such a page, the customers listed per tier (and at risk of leaving).
         waterfall_features: features shown by name in a waterfall; the rest are summed into one "other" step.
         high_churn_prob: churn probability from which a customer's risk of leaving is shown in red.
         pareto_top_share: the share of most valuable customers whose share of profit and of service effort the
@@ -66,6 +70,8 @@ class ReportConfig(BaseModel):
     tier_reasons: dict[str, str]
     tier_colors: dict[str, str]
     top_customers_per_manager: int = Field(ge=0)
+    page_all_customers_up_to: int = Field(ge=0)
+    page_customers_per_tier: int = Field(ge=1)
     waterfall_features: int = Field(ge=1)
     high_churn_prob: float = Field(gt=0, le=1)
     pareto_top_share: float = Field(gt=0, lt=1)

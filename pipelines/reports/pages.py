@@ -49,14 +49,17 @@ from pipelines.reports.actions import (
     moved_away_by_owner,
     team_history,
 )
+from pipelines.reports.book import book_frame, csv_name, page_groups
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
 from pipelines.reports.phrases import (
+    BIDI_CONTROLS,
     coverage_phrase,
     css_token,
     horizon_phrases,
     is_blank,
+    isolated,
     left_company,
     money,
     page_banners,
@@ -130,17 +133,11 @@ def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
     return slugs
 
 
-# Bidi embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI): in a name they reorder what
-# follows on the line ("NAME<RLO>" shows the customer's value after it reversed, `$1,234` as `432,1$`). Natural
-# right-to-left text needs none of them.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
-
 def _plain_text(value: Any) -> Any:
     """Every `{{ }}` of the templates: text from the data loses its bidi controls (then autoescaped as usual);
     markup the code built (the charts' SVG) is left as it is."""
     if isinstance(value, str) and not hasattr(value, "__html__"):
-        return _BIDI_CONTROLS.sub("", value)
+        return BIDI_CONTROLS.sub("", value)
     return value
 
 
@@ -153,6 +150,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["isolated"] = isolated
     return env
 
 
@@ -283,7 +281,9 @@ def build_reports(
         if marks is not None:
             frame = frame.assign(_unseen=marks)
 
-        def manager_page(manager_id: str, title: str, sub: pd.DataFrame, extra: dict[str, Any]) -> str:
+        def manager_page(
+            manager_id: str, title: str, sub: pd.DataFrame, extra: dict[str, Any], path: Path
+        ) -> str:
             top = sub.sort_values([value_col, "customer_id"], ascending=[False, True], kind="mergesort")
             top = top.head(config.top_customers_per_manager)
             charts = []
@@ -299,6 +299,15 @@ def build_reports(
                         "chart": layout_waterfall(rows, config.currency),
                     }
                 )
+            rows = customer_rows(sub, h, interval, config, within, show_names=True, registry=registry)
+            book = page_groups(rows, tiers, config, others.get(manager_id, []))
+            if book["cut"]:  # every customer in a CSV beside the page; the page lists who needs action first
+                from pipelines.io import write_frame  # the product's one CSV writer (formulas neutralised)
+
+                book["csv"] = csv_name(path.name)
+                words = {"currency": config.currency, "next_period": next_period, "within": within}
+                every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []))
+                write_frame(every, path.parent / book["csv"])
             return env.get_template("manager.html.j2").render(
                 **common,
                 **extra,
@@ -308,9 +317,11 @@ def build_reports(
                 n_customers=len(sub),
                 total_value=money(float(sub[value_col].sum()), config.currency),
                 at_risk=int(sub["_at_risk"].sum()),
-                rows=customer_rows(sub, h, interval, config, within, show_names=True, registry=registry),
+                rows=rows,
+                book=book,
                 waterfalls=charts,
-                not_scored=others.get(manager_id, []),
+                not_scored=book["not_scored"],
+                not_scored_total=len(others.get(manager_id, [])),
                 month=manager_actions(
                     history,
                     sub,
@@ -348,7 +359,7 @@ def build_reports(
             sub = frame_groups.get(mid, empty)
             name, left = staff[str(mid)]
             path = out / f"manager-{slugs[mid]}.html"
-            html = manager_page(mid, name or mid, sub, {"manager_name": name, "left": left})
+            html = manager_page(mid, name or mid, sub, {"manager_name": name, "left": left}, path)
             _write_page(path, html)
             manager_paths[mid] = path
             links.append(manager_link(path.name, mid, name, left, sub, value_col, config))
@@ -360,7 +371,11 @@ def build_reports(
             sub = frame_groups.get("", empty)
             unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
             html = manager_page(
-                "", "Customers without an account manager", sub, {"manager_name": "", "left": ""}
+                "",
+                "Customers without an account manager",
+                sub,
+                {"manager_name": "", "left": ""},
+                unassigned_path,
             )
             _write_page(unassigned_path, html)
             links.append(
@@ -411,5 +426,5 @@ def _team_page(
         ratings=ratings_view(frame, tiers, config.tier_colors),
         card=model_card_view(model_card, h, config.currency),
         managers=links,
-        profile=None if profile is None else profile_view(profile, config.currency),
+        profile=None if profile is None else profile_view(profile, config.currency, registry),
     )

@@ -9,9 +9,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from features.profile_names import profile_column
 from pipelines.metric_names import METRIC_LABELS, METRIC_WORDS
+
+# Bidi embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI): in a name they reorder what
+# follows on the line ("NAME<RLO>" shows the customer's value after it reversed, `$1,234` as `432,1$`). Natural
+# right-to-left text needs none of them.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def isolated(text: Any, css: str = "who") -> Markup:
+    """A name, id or category from the data as every page shows it, alone in a cell or inside a sentence: its bidi
+    controls dropped, escaped, in an element the pages' stylesheet isolates (`.name, .who`: `unicode-bidi:
+    isolate`), so a right-to-left name never takes the text beside it into its run. The one rule: the templates'
+    `isolated` filter and every sentence built with a name (`Markup(...).format(isolated(name))`: "moved to
+    <name> (AM0002)", round 37, was bare). `css`: "name" (a customer's, in bold) or "who"."""
+    if hasattr(
+        text, "__html__"
+    ):  # markup already (`escape(text)` semantics): kept as it is, not escaped again
+        return Markup('<span class="{}">{}</span>').format(
+            css, Markup(BIDI_CONTROLS.sub("", str(text.__html__())))
+        )
+    return Markup('<span class="{}">{}</span>').format(css, BIDI_CONTROLS.sub("", str(text)))
 
 
 def horizon_phrases(days: int) -> tuple[str, str]:
@@ -108,6 +129,13 @@ def feature_label(name: str, registry: Mapping[str, Any]) -> str:
     if name.endswith("_lifetime") and "before the cutoff" not in head:
         return f"{head}, all time"
     return head.replace(" before the cutoff", ", all time")
+
+
+def to_date(text: str) -> str:
+    """A reason or a feature's description as a manager reads it: the registry's period of an all-time figure,
+    "before the cutoff" (`features.registry`), said "to date" (round 37, was: "invoices paid 213 days late on
+    average before the cutoff" on the manager pages; a manager knows no cutoff, only the scores' date)."""
+    return text.replace(" before the cutoff", " to date")
 
 
 BASE_WORDS = "A typical customer: where every customer starts before their own figures"
@@ -369,11 +397,15 @@ def unseen_profile_marks(
     for feature, col in columns.items():
         theirs = ids.astype("str").map(cust[col].astype("str"))
         for i in (theirs.isin(list(unseen[feature])).to_numpy()).nonzero()[0]:
-            said[i].append(f"{str(col).replace('_', ' ')} {theirs.iloc[i]!r}")
-    return pd.Series(
+            said[i].append(Markup("{} '{}'").format(str(col).replace("_", " "), isolated(theirs.iloc[i])))
+    return pd.Series(  # markup as text (the category isolated: `isolated`), made markup again by `views.customer_rows`
         [
-            f"Their {' and '.join(s)} is new to the model (not in the data it learnt from): it read it as unknown, "
-            "so their value, risk and tier are less sure"
+            str(
+                Markup(
+                    "Their {} is new to the model (not in the data it learnt from): it read it as unknown, "
+                    "so their value, risk and tier are less sure"
+                ).format(Markup(" and ").join(s))
+            )
             if s
             else ""
             for s in said

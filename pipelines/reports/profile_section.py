@@ -6,13 +6,14 @@ Aggregates only: attribute values, features, channels and per-manager counts; no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import horizon_phrases, is_blank, money, pct
+from pipelines.reports.phrases import feature_label, horizon_phrases, is_blank, money, pct, to_date
 from pipelines.reports.views import manager_ids
 
 
@@ -71,8 +72,66 @@ def payback_chart(channels: pd.DataFrame) -> Markup | None:
     return Markup("".join(parts))
 
 
-def profile_view(result: Any, currency: str) -> dict[str, Any]:
-    """Everything the profile section shows, formatted (`result`: `pipelines.profile.ProfileTables`)."""
+def _amount(value: Any, unit: str, currency: str) -> str:
+    """A feature's value as a manager reads it, with its unit (`features.registry.FeatureSpec.unit`): money with
+    its currency ("438 EUR"; was "438.09"), a share in percent, days, tickets, a flag as yes / no."""
+    if value is None or pd.isna(value):
+        return "unknown"
+    v = float(value)
+    if unit == "currency":
+        return money(v, currency)
+    if unit == "share":
+        return pct(v)
+    if unit == "flag":
+        return "yes" if v >= 0.5 else "no"
+    number = f"{v:,.0f}" if abs(v) >= 100 or v == round(v) else f"{v:,.1f}" if abs(v) >= 1 else f"{v:.2f}"
+    if unit == "score 1-5":
+        return f"{number} of 5"
+    if unit in ("", "ratio", "category"):
+        return number
+    return f"{number} {unit.replace('currency', currency)}"
+
+
+def _how_often(lift: Any) -> str:
+    """How much more often than the average customer a value's customers are great, in words (`lift`)."""
+    if lift is None or pd.isna(lift):
+        return "unknown"
+    if lift >= 1.1:
+        return f"{lift:.1f} times as often"
+    if lift > 0.9:
+        return "about as often"
+    return "less often" if lift > 0 else "never"
+
+
+def _sets_apart(auc: Any) -> str:
+    """How clearly a signal tells the best customers from the rest, in words: the data scientists' separation
+    (AUC, the chance a best customer's value is above another's; 0.5: no difference) read by its distance from
+    0.5, and which way."""
+    if auc is None or pd.isna(auc):
+        return "unknown"
+    d = abs(float(auc) - 0.5)
+    how = "hardly" if d < 0.05 else "somewhat" if d < 0.1 else "clearly" if d < 0.2 else "very clearly"
+    return f"{how} {'higher' if auc >= 0.5 else 'lower'}"
+
+
+def _feature_words(name: str, description: str, registry: Mapping[str, Any]) -> tuple[str, str]:
+    """(label, unit) of a profile feature: the manager pages' label (`phrases.feature_label`: "..., all time", never
+    "before the cutoff") and unit from the registry; a feature it does not hold, its description."""
+    if name in registry:
+        return feature_label(name, registry), str(registry[name].unit)
+    return to_date(str(description)), ""
+
+
+def profile_view(result: Any, currency: str, registry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the profile section shows, formatted (`result`: `pipelines.profile.ProfileTables`): in a
+    manager's words (round 37, was: "Separation (AUC)", "strength", "Wilson interval", medians without their
+    currency, column names as hover text), the data scientists' figures under `analyst_*` (shown apart).
+    `registry`: the feature registry (labels, units); None: the default config's."""
+    if registry is None:
+        from features.registry import feature_registry
+        from pipelines.config import load_config
+
+        registry = feature_registry(load_config().features)
     f = result.facts
     who = result.who
     attributes = []
@@ -90,6 +149,7 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
                         if pd.notna(r.share_low)
                         else "-",
                         "lift": _num(r.lift),
+                        "how_often": _how_often(r.lift),
                         "supported": bool(r.supported),
                         "profile_value": bool(r.profile_value),
                     }
@@ -97,21 +157,25 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
                 ],
             }
         )
-    behaviour = [
-        {
-            "label": r.description,
-            "feature": r.feature,
-            "great": _num(r.median_great, "{:,.2f}"),
-            "rest": _num(r.median_rest, "{:,.2f}"),
-            "auc": _num(r.auc),
-            "lift": _num(r.lift_top_quintile),
-            "direction": "higher" if r.auc >= 0.5 else "lower",
-        }
-        for r in result.behaviour.itertuples()
-    ]
+    behaviour = []
+    for r in result.behaviour.itertuples():
+        label, unit = _feature_words(str(r.feature), str(r.description), registry)
+        behaviour.append(
+            {
+                "label": label,
+                "feature": r.feature,
+                "great": _amount(r.median_great, unit, currency),
+                "rest": _amount(r.median_rest, unit, currency),
+                "sets_apart": _sets_apart(r.auc),
+                "great_raw": _num(r.median_great, "{:,.2f}"),
+                "rest_raw": _num(r.median_rest, "{:,.2f}"),
+                "auc": _num(r.auc),
+                "lift": _num(r.lift_top_quintile),
+            }
+        )
     shap = [
         {
-            "label": r.description,
+            "label": _feature_words(str(r.feature), str(r.description), registry)[0],
             "feature": r.feature,
             "difference": _money(r.difference, currency),
         }
@@ -169,6 +233,7 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
                 "brier_baseline": _num(bt["brier_baseline"], "{:.3f}"),
                 "ece_model": _num(bt["ece_model"], "{:.3f}"),
                 "share": pct(bt["test_great_share"]),
+                "better": _better(bt["auc_model"], bt["auc_baseline"]),
             },
             "backtest_skipped": bt.get("skipped", "") if bt else "",
             "by_tier": [
@@ -202,6 +267,14 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         "provisional": f"{int(f.get('provisional_payback', 0)):,}" if f.get("provisional_payback") else "",
         "currency": currency,
     }
+
+
+def _better(model: Any, baseline: Any) -> str:
+    """The lookalike model against the channel-and-segment rule, by their AUC, in words."""
+    if model is None or baseline is None or pd.isna(model) or pd.isna(baseline):
+        return "could not be compared with"
+    d = float(model) - float(baseline)
+    return "did better than" if d >= 0.02 else "did no better than" if d > -0.02 else "did worse than"
 
 
 #: The leading columns of the new customers' table (`lookalike_scores.parquet`), reasons and tier after them.
@@ -259,7 +332,7 @@ def new_customer_rows(
                 else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
                 "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
-                "reasons": [str(r[c]) for c in reasons if not pd.isna(r[c]) and str(r[c])],
+                "reasons": [to_date(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
             }
             for r in sub.to_dict("records")

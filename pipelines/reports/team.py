@@ -19,7 +19,7 @@ from models.tiers import pareto_curves
 from pipelines.reports.charts import ParetoPanel, drivers_chart, pareto_chart, rating_chart
 from pipelines.reports.columns import window_column
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import group_label, money, pct, plain_feature, signed
+from pipelines.reports.phrases import group_label, money, pct, plain_feature, signed, to_date
 
 _PARETO_POINTS = 201  # curves are resampled so a chart of 1M customers stays a few kB
 
@@ -80,7 +80,7 @@ def separators(
                     {
                         "feature": r.feature,
                         "title": plain_feature(r.feature, registry),  # hover text: words, never the column
-                        "label": registry[r.feature].description
+                        "label": to_date(registry[r.feature].description)
                         if r.feature in registry
                         else plain_feature(r.feature, registry),
                         "higher": signed(r.contrib_mean_higher),

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from features.errors import StructuralError
 from pipelines.reports.columns import Interval, reason_slots
@@ -25,6 +26,7 @@ from pipelines.reports.phrases import (
     pct,
     plain_feature,
     tier_reason_plain,
+    to_date,
 )
 
 
@@ -45,7 +47,10 @@ def _reasons(
             continue
         feature = row.get(f"{kind}_reason_feature_{k}")
         out.append(
-            {"text": str(text), "feature": "" if is_blank(feature) else plain_feature(str(feature), registry)}
+            {
+                "text": to_date(str(text)),
+                "feature": "" if is_blank(feature) else plain_feature(str(feature), registry),
+            }
         )
     return out
 
@@ -294,6 +299,9 @@ def customer_rows(
                 "tier_reason": tier_reason_plain(rec.get("tier_reason"), config.tier_reasons),
                 "rating": "" if is_blank(rec.get("rating")) else str(rec["rating"]),
                 "value": money(rec[f"pred_value_{h}d"], cur),
+                "amount": float(
+                    rec[f"pred_value_{h}d"]
+                ),  # the value as a number: a problem tier's order (`book`)
                 "low": money(rec[interval.low], ""),
                 "high": money(rec[interval.high], cur),  # "likely 0 to 1,682 EUR", as the value above it
                 "churn": churn,
@@ -305,8 +313,11 @@ def customer_rows(
                 "churn_reasons": _reasons(rec, "churn", slots["churn"], registry),
                 # a profile category unseen in training, marked beside the customer (`unseen_profile_marks`)
                 "flags": flags_plain(rec.get("flags"), config.flag_phrases)
-                + ([str(rec["_unseen"])] if rec.get("_unseen") else []),
+                + (
+                    [Markup(rec["_unseen"])] if rec.get("_unseen") else []
+                ),  # escaped by `unseen_profile_marks`
                 "action": config.actions.get(tier, ""),
+                "at_risk": bool(rec.get("_at_risk", False)),  # needs action first on a long page (`book`)
             }
         )
     return rows

@@ -196,7 +196,7 @@ def test_lookalikes_by_manager_count_non_great_customers_only(profiled: dict) ->
 def test_profile_page_and_team_section(profiled: dict, trained, reports: dict[str, Path]) -> None:
     html = profiled["page"].read_text(encoding="utf-8")
     assert "Who they are" in html and "How they behave" in html and "Acquisition payback" in html
-    assert "too little support" in html or "part of the profile" in html
+    assert "too few to tell" in html or "look for these" in html  # a manager's words (round 37)
     assert "<svg" in html  # the payback chart
     with_profile = (reports["with"] / "index.html").read_text(encoding="utf-8")
     without = (reports["plain"] / "index.html").read_text(encoding="utf-8")
@@ -311,3 +311,55 @@ def test_managers_see_only_their_own_new_customers_with_the_lookalike_score(
             plain.split(cut, 1)[1].split("</section>", 1)[0]
             == with_profile.split(cut, 1)[1].split("</section>", 1)[0]
         )
+
+
+# --- round 37: the profile section in a manager's words (moved from test_reports_round37.py: the `profiled` run) ---
+
+
+def _manager_part(html: str) -> str:
+    """The page without the data scientists' figures (`<details class="analyst">`) and without the stylesheet."""
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    return re.sub(r'<details class="analyst".*?</details>', "", html, flags=re.S)
+
+
+def test_the_profile_section_speaks_to_a_manager(profiled: dict) -> None:
+    """No analyst wording outside the data scientists' figures, no column name as hover text, and every money
+    median with its currency (was: "Separation (AUC)", "(strength 0.21)", "Wilson interval", "Cost to serve ...
+    before the cutoff", `438.09`, `title="profit_net_365d"`)."""
+    html = profiled["page"].read_text(encoding="utf-8")
+    said = _manager_part(html)
+    for word in ("AUC", "Separation", "strength", "Wilson", "before the cutoff", "Lift", "lift", "Brier"):
+        assert word not in said, word
+    assert not re.search(r'title="[a-z0-9]+(?:_[a-z0-9]+)+"', said)  # no feature column as hover text
+    assert "look for" in said and "A typical great customer" in said
+    behaviour = re.search(r'<table class="profile-behaviour">.*?</table>', said, re.S)
+    assert behaviour is not None
+    from features.registry import feature_registry
+    from pipelines.config import load_config
+
+    registry = feature_registry(load_config().features)
+    profile = read_profile(profiled["root"] / "profile")
+    money_rows = [r for r in profile.behaviour.itertuples() if registry[r.feature].unit == "currency"]
+    assert money_rows, "the profile has a money signal"
+    cells = re.findall(
+        r'<tr><td>[^<]*</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td>', behaviour[0]
+    )
+    assert len(cells) == len(profile.behaviour)
+    for r, (great, rest) in zip(profile.behaviour.itertuples(), cells, strict=True):
+        if registry[r.feature].unit == "currency":
+            assert great.endswith(" EUR") and rest.endswith(" EUR"), (r.feature, great, rest)
+        if registry[r.feature].unit == "share":
+            assert great.endswith("%"), (r.feature, great)
+
+
+def test_the_data_scientists_figures_stay_on_the_page_apart(profiled: dict) -> None:
+    """The separation, strength, Wilson interval and the features' names are kept for a data scientist, in a
+    closed block of their own (and in the profile's CSV files)."""
+    html = profiled["page"].read_text(encoding="utf-8")
+    profile = read_profile(profiled["root"] / "profile")
+    block = re.search(r'<details class="analyst" id="profile-analyst">(.*?)</details>', html, re.S)
+    assert block is not None
+    for word in ("Separation (AUC)", "Strength", "Wilson interval", "Lift"):
+        assert word in block[1], word
+    for feature in profile.behaviour["feature"]:
+        assert f"<code>{feature}</code>" in block[1]

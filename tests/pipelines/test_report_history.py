@@ -72,9 +72,9 @@ def test_a_gone_customer_whose_manager_has_no_page_is_on_the_page_without_a_mana
     _, _, paths, _ = site
     html = paths.unassigned.read_text()
     m = re.search(
-        r'id="this-month-gone">.*?data-customer-id="CGONE".*?<td class="why">([^<]*)</td>', html, re.S
+        r'id="this-month-gone">.*?data-customer-id="CGONE".*?<td class="why">(.*?)</td>', html, re.S
     )
-    assert m is not None and m[1].startswith(
+    assert m is not None and re.sub(r"<[^>]+>", "", m[1]).startswith(  # the id isolated (round 37)
         "great in the last run with account manager AMX, who has no page"
     ), m
     assert all("CGONE" not in p.read_text() for p in paths.managers.values())

@@ -273,7 +273,7 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     from tests.pipelines.conftest import history_after_december
 
     assert (
-        handed_over("A1", {"A1": ("Ann Lee", "")})
+        handed_over("A1", {"A1": ("Ann Lee", "")}).striptags()  # the name and id isolated (round 37)
         == "with Ann Lee (A1) in the last run; all of their customers are yours now"
     )
     assert "if that was your id before" in handed_over("A1", {})
@@ -301,9 +301,10 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     assert res.exit_code == 0, res.output
     page = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "site" / "manager-AM9999.html").read_text()).split())
     assert "if that was your id before" not in page
-    assert (
+    said = " ".join(re.sub(r"<[^>]+>", "", (tmp_path / "site" / "manager-AM9999.html").read_text()).split())
+    assert (  # the name and id isolated in the sentence (round 37): read without the markup
         f"with {old_name} ({old_id}) in the last run, who left the company on 2024-06-01; all of their"
-        in page
+        in said
     )
     gone = " ".join(
         re.sub(r"<[^>]+>", " ", (tmp_path / "site" / f"manager-{old_id}.html").read_text()).split()

@@ -52,7 +52,7 @@ def test_customers_of_a_category_unseen_in_training_are_marked_on_their_managers
     theirs = customers["account_manager_id"].astype("str") == owner
     marked = customers.loc[theirs & (customers["segment"] == "kiosk"), "name"].tolist()
     assert marked, "the fixture's first customer has a manager"
-    mark = "Their segment 'kiosk' is new to the model"
+    mark = "Their segment ' kiosk ' is new to the model"  # the value isolated in its sentence (round 37)
     for mid, page in paths.managers.items():
         text = _text(page)
         mine = customers[(customers["account_manager_id"].astype("str") == str(mid))]
@@ -91,7 +91,8 @@ def test_without_the_customer_table_every_manager_page_names_the_unseen_category
         assert not {"kiosk", "stall", "Central"} & set(re.findall(r"\w+", unseen_mine_line(two, n)))
     assert unseen_mine_line(unseen, 0) is None and unseen_mine_line({}, None) is None
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "region": ["North", "Central"]})
-    assert unseen_profile_marks(ids, customers, unseen).str.startswith("Their region 'Central'").tolist() == [
+    marks = unseen_profile_marks(ids, customers, unseen).str.replace(r"<[^>]+>", "", regex=True)  # round 37
+    assert marks.str.startswith("Their region 'Central'").tolist() == [
         False,
         True,
     ]

@@ -428,7 +428,7 @@ def test_the_page_of_customers_without_a_manager_asks_to_assign_them(tmp_path):
         "Customers who lost their account manager" in page
         and "Assign each of them an account manager" in page
     )
-    assert f"had account manager {had} in the last run, none now" in page
+    assert f'had account manager <span class="who">{had}</span> in the last run, none now' in page
     assert (
         "moved to you" not in page and "your customers since" not in page and "Introduce yourself" not in page
     )
