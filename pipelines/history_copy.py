@@ -5,21 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from features.validation import StructuralError
 
 
-def check_copied_files(stage: Path, run_id: str, contributions_path: Path, copied: Mapping[str, str]) -> None:
+def check_copied_files(
+    stage: Path, manifest: Mapping[str, Any], contributions_path: Path, copied: Mapping[str, str]
+) -> None:
     """Refuse (exit 2) a partition whose per-customer files, copied from the run's published set, are another
     run's: a second `cvp score` publishing into the same `--out` between this run's publishing and its append
     (round 30, was: this run's scores and run.json beside the other run's contributions, exit 0). `copied`: each
-    copied file's name in the partition -> its file's kind in the set (`pipelines.outputs.output_paths`)."""
+    copied file's name in the partition -> its file's kind in the set (`pipelines.outputs.output_paths`). Then
+    each is the file the run published, by the digest its manifest records (`outputs.digest_problem`, the readers'
+    rule; round 31, was: a contributions file edited by hand between the publishing and the append copied as the
+    run's)."""
     import pyarrow.parquet as pq
 
-    from pipelines.outputs import other_runs  # the readers' rule (`read_run_frame`)
+    from pipelines.outputs import digest_problem, other_runs  # the readers' rules (`read_output_set`)
 
+    run_id = str(manifest["run_id"])
     for name in copied:
         if not (
             stage / name
@@ -37,4 +44,11 @@ def check_copied_files(stage: Path, run_id: str, contributions_path: Path, copie
                 f"({name.replace('.parquet', '')}: run {', '.join(sorted(found))}, this run {run_id}): another "
                 "`cvp score` published into the same --out after this run; score it again, one run per --out at "
                 "a time"
+            )
+    for name, kind in copied.items():
+        problem = digest_problem(stage / name, kind, manifest) if (stage / name).is_file() else None
+        if problem is not None:
+            raise StructuralError(
+                f"not added to the score history: {problem.replace(str(stage / name), name)} (copied from "
+                f"{contributions_path.parent}); score it again"
             )

@@ -534,7 +534,7 @@ def _append_run(
                 shutil.copyfile(source, stage / name)
         from pipelines.history_copy import check_copied_files
 
-        check_copied_files(stage, str(manifest["run_id"]), contributions_path, COPIED)
+        check_copied_files(stage, manifest, contributions_path, COPIED)
         info = {
             "as_of": as_of,
             "run_id": manifest["run_id"],

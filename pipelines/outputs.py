@@ -338,6 +338,8 @@ class OutputSet:
     bridge_churn_contributions: pd.DataFrame | None = None
     #: the run's profile inputs (`pipelines.profile_inputs`), read when asked for and the run wrote them
     profile_inputs: pd.DataFrame | None = None
+    #: what the reader is to say of the set (`digest_note`: a manifest without digests), None when nothing
+    note: str | None = None
 
 
 def _run_ids(values: Iterable[Any]) -> set[str]:
@@ -349,6 +351,70 @@ def other_runs(frame: pd.DataFrame, run_id: str) -> set[str]:
     ("(none)": no run_id column); empty when it is that run's or has no row (`read_run_frame`, the history's)."""
     found = (_run_ids(frame["run_id"].unique()) if "run_id" in frame else {"(none)"}) if len(frame) else set()
     return found if found and found != {run_id} else set()
+
+
+#: The manifest's record of its set's files (round 31): kind (`output_paths`) -> sha256 of the file's bytes as
+#: published; every reader of the set checks the files it reads against it (`digest_problem`).
+DIGESTS = "file_digests"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, streamed; of a directory (the Spark engine's Parquet scores): of each file's
+    relative name and digest, in name order."""
+    path = Path(path)
+    if not path.is_dir():
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    whole = hashlib.sha256()
+    for part in sorted(p for p in path.rglob("*") if p.is_file()):
+        whole.update(f"{part.relative_to(path).as_posix()}\0{file_digest(part)}\n".encode())
+    return whole.hexdigest()
+
+
+def set_digests(staged: Mapping[str, Path]) -> dict[str, str]:
+    """The digests of a staged set's files (the manifest's `DIGESTS`), taken once they are written, just before
+    the set is published (`pipelines.engines.run.run_score`); the manifest and the rejects are not in them."""
+    kinds = [k for k in PUBLISH_ORDER if k != "manifest" and k in staged and Path(staged[k]).exists()]
+    return {k: file_digest(staged[k]) for k in kinds}
+
+
+def digest_problem(path: Path, kind: str, manifest: Mapping[str, Any]) -> str | None:
+    """What is wrong with the set's file `path` of `kind` against its manifest's digests (None: nothing, or a
+    manifest written before they were recorded: `digest_note`). The one rule of every reader of a set."""
+    recorded = manifest.get(DIGESTS)
+    if not isinstance(recorded, dict):
+        return None
+    path = Path(path)
+    if kind not in recorded:
+        return None if not path.exists() else f"{path} was not published by its run (it published none)."
+    if not path.exists():
+        return f"{path} is missing: its run published it (deleted since?)."
+    if file_digest(path) != recorded[kind]:
+        return (
+            f"{path} is not the file its run published (another sha256): edited since the run published it?"
+        )
+    return None
+
+
+def check_digests(paths: Mapping[str, Path], kinds: Iterable[str], manifest: Mapping[str, Any]) -> None:
+    """Refuse (exit 2) a set whose files of `kinds` are not those its run published (`digest_problem`)."""
+    for kind in kinds:
+        problem = digest_problem(paths[kind], kind, manifest)
+        if problem is not None:
+            raise StructuralError(
+                f"{problem} The set beside {paths['scores'].name} is read only as `cvp score` wrote it: score "
+                "again (a file of the set changed by hand is not read as the run's)"
+            )
+
+
+def digest_note(manifest: Mapping[str, Any], scores_path: Path) -> str | None:
+    """The note a reader gives of a set whose manifest records no digests (written before round 31)."""
+    if isinstance(manifest.get(DIGESTS), dict):
+        return None
+    return (
+        f"the manifest beside {Path(scores_path).name} records no digests of its files (a `cvp score` before "
+        "round 31): they are read as they are, an edit since the run is not detected; score again to have them"
+    )
 
 
 def read_output_set(
@@ -372,9 +438,16 @@ def read_output_set(
     # shared: other readers read along, a run publishing over this set waits until the set is read
     with held(lock_path(output_paths(scores_path)), f"the output set of {scores_path}", shared=True):
         got = _read_output_set(scores_path, columns, with_churn)
-        path = output_paths(scores_path)["profile_inputs"]
+        paths = output_paths(scores_path)
+        path = paths["profile_inputs"]
         if with_profile_inputs and got.manifest.get("profile_inputs") and path.exists():
             got.profile_inputs = read_profile_inputs(path, got.run_id)
+        # the files read are the run's as published (round 31, was: a tier or prediction changed by hand, a row
+        # deleted, rendered as the run's with exit 0); after the run ids, whose message says a mixed set
+        kinds = ["scores", "contributions"]
+        kinds += [k for k in paths if "contributions" in k and k != "contributions"] if with_churn else []
+        check_digests(paths, [*kinds, *(["profile_inputs"] if with_profile_inputs else [])], got.manifest)
+        got.note = digest_note(got.manifest, scores_path)
         return got
 
 

@@ -424,3 +424,35 @@ def atomic_files(
             publish_files([(k, staged[k], paths[k]) for k in paths], stale, journal)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def removed_if_stopped(paths: Iterable[Path], keep: Callable[[Path], bool]) -> Iterator[None]:
+    """Directories a command's checks make for its outputs (`--out`'s missing parents, probed; a new `--history`,
+    marked) removed again when the block stops (an exception, exit 2 included) before anything of its own is in
+    them: for each of `paths`, its topmost ancestor (or itself) that does not exist yet, removed whole when every
+    file under it is one `keep` does not keep (`cvp score`: the history's marker, lock files); one that was an
+    empty directory, emptied again so. Round 31, was: a
+    `cvp score` whose model was not found left its `--out` directory and an empty, marked `--history`."""
+    made: list[Path] = []
+    emptied: list[Path] = []  # empty directories given: emptied again (a `--history` marked), themselves kept
+    for path in paths:
+        path = Path(path).absolute()
+        missing = [d for d in (path, *path.parents) if not d.exists()]
+        if missing and missing[-1] not in made:
+            made.append(missing[-1])
+        elif not missing and path.is_dir() and not any(path.iterdir()):
+            emptied.append(path)
+    try:
+        yield
+    except BaseException:
+        for folder in [*made, *emptied]:
+            if folder.is_dir() and not any(keep(f) for f in folder.rglob("*") if not f.is_dir()):
+                if folder in made:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    continue
+                for entry in folder.iterdir():
+                    shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(
+                        missing_ok=True
+                    )
+        raise
