@@ -446,7 +446,9 @@ def read_output_set(
         # deleted, rendered as the run's with exit 0); after the run ids, whose message says a mixed set
         kinds = ["scores", "contributions"]
         kinds += [k for k in paths if "contributions" in k and k != "contributions"] if with_churn else []
-        check_digests(paths, [*kinds, *(["profile_inputs"] if with_profile_inputs else [])], got.manifest)
+        # the profile inputs when there: a run without them is profiled from `--data` (`pipelines.profile`)
+        kinds += ["profile_inputs"] if with_profile_inputs and path.exists() else []
+        check_digests(paths, kinds, got.manifest)
         got.note = digest_note(got.manifest, scores_path)
         return got
 
