@@ -398,7 +398,7 @@ def score(
     catalog = _catalog_tables(tables, engine, mapping, data)
     # what the checks below make for the outputs is removed again if the run stops (round 31)
     made = [Path(out).parent, *([history] if history else []), *([rejects] if rejects else [])]
-    with removed_if_stopped(made, lambda f: f.name != HISTORY_MARKER and not f.name.endswith(".lock")):
+    with removed_if_stopped(made) as ours:
         check_outputs(  # before the history is created, the model or the data read
             data,
             {f"{k} file": p for k, p in output_paths(out).items()},
@@ -410,7 +410,11 @@ def score(
         if history is not None:
             from pipelines.history_store import open_history
 
+            marker = Path(history) / HISTORY_MARKER
+            fresh = not marker.is_file()
             open_history(history, create=True)  # a foreign directory is refused before anything is loaded
+            if fresh:  # this run marked it: its marker goes if the run stops, never another run's
+                ours.append(marker)
         result = run_score(
             data,
             as_of,

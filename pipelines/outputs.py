@@ -360,13 +360,15 @@ DIGESTS = "file_digests"
 
 def file_digest(path: Path) -> str:
     """sha256 of a file's bytes, streamed; of a directory (the Spark engine's Parquet scores): of each file's
-    relative name and digest, in name order."""
+    relative name and digest, in name order, of the files readers read: a name starting with `.` or `_` is
+    skipped as pyarrow and Spark skip it (a `.DS_Store`, a Hadoop `.part-0.parquet.crc`, `_SUCCESS`)."""
     path = Path(path)
     if not path.is_dir():
         with open(path, "rb") as fh:
             return hashlib.file_digest(fh, "sha256").hexdigest()
     whole = hashlib.sha256()
-    for part in sorted(p for p in path.rglob("*") if p.is_file()):
+    read = (p for p in path.rglob("*") if p.is_file())
+    for part in sorted(p for p in read if not any(n[0] in "._" for n in p.relative_to(path).parts)):
         whole.update(f"{part.relative_to(path).as_posix()}\0{file_digest(part)}\n".encode())
     return whole.hexdigest()
 

@@ -427,32 +427,28 @@ def atomic_files(
 
 
 @contextlib.contextmanager
-def removed_if_stopped(paths: Iterable[Path], keep: Callable[[Path], bool]) -> Iterator[None]:
+def removed_if_stopped(paths: Iterable[Path]) -> Iterator[list[Path]]:
     """Directories a command's checks make for its outputs (`--out`'s missing parents, probed; a new `--history`,
-    marked) removed again when the block stops (an exception, exit 2 included) before anything of its own is in
-    them: for each of `paths`, its topmost ancestor (or itself) that does not exist yet, removed whole when every
-    file under it is one `keep` does not keep (`cvp score`: the history's marker, lock files); one that was an
-    empty directory, emptied again so. Round 31, was: a
-    `cvp score` whose model was not found left its `--out` directory and an empty, marked `--history`."""
+    marked) removed again when the block stops (an exception, exit 2 included). Only what THIS process made: the
+    files the block adds to the yielded list (`cvp score`: the history marker when its `open_history` wrote it),
+    then each of `paths` and its ancestors that did not exist before the block, deepest first, with `os.rmdir`,
+    which leaves a directory holding anything (another run's marker, lock or staging: two runs given the same new
+    `--out`/`--history`). Lock files are never removed (another process may wait on one): a directory holding
+    one stays. Round 31, was: a `cvp score` whose model was not found left its `--out` directory and an empty,
+    marked `--history`."""
     made: list[Path] = []
-    emptied: list[Path] = []  # empty directories given: emptied again (a `--history` marked), themselves kept
     for path in paths:
         path = Path(path).absolute()
-        missing = [d for d in (path, *path.parents) if not d.exists()]
-        if missing and missing[-1] not in made:
-            made.append(missing[-1])
-        elif not missing and path.is_dir() and not any(path.iterdir()):
-            emptied.append(path)
+        made += [d for d in (path, *path.parents) if not d.exists() and d not in made]
+    ours: list[Path] = []
     try:
-        yield
+        yield ours
     except BaseException:
-        for folder in [*made, *emptied]:
-            if folder.is_dir() and not any(keep(f) for f in folder.rglob("*") if not f.is_dir()):
-                if folder in made:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    continue
-                for entry in folder.iterdir():
-                    shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(
-                        missing_ok=True
-                    )
+        for file in ours:
+            if not file.name.endswith(".lock"):
+                with contextlib.suppress(OSError):
+                    file.unlink(missing_ok=True)
+        for folder in sorted(made, key=lambda d: len(d.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty (another run's files, a lock), or gone
+                os.rmdir(folder)
         raise

@@ -152,3 +152,47 @@ def test_a_score_stopped_after_its_outputs_were_checked_leaves_nothing(trained, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h", "o"]  # there before: kept
     assert list((tmp_path / "o").iterdir()) == [] and list(history.iterdir()) == []  # H not marked
     assert not (history / HISTORY_MARKER).exists()
+
+
+def test_hidden_files_in_a_parquet_scores_directory_are_not_in_its_digest(tmp_path):
+    """A Spark Parquet scores directory: a `.DS_Store`, a Hadoop `.part-00000.parquet.crc` or a `_SUCCESS` added
+    after the run changed its digest, a false "edited since" stop (was: every file hashed). Now only the files
+    readers read are; an edited part still changes it."""
+    from pipelines.outputs import file_digest
+
+    scores = tmp_path / "scores.parquet"
+    scores.mkdir()
+    (scores / "part-00000.parquet").write_bytes(b"rows")
+    before = file_digest(scores)
+    (scores / ".DS_Store").write_bytes(b"finder")
+    (scores / ".part-00000.parquet.crc").write_bytes(b"crc")
+    (scores / "_SUCCESS").write_bytes(b"")
+    assert file_digest(scores) == before  # was: another digest
+    (scores / "part-00000.parquet").write_bytes(b"rows edited")
+    assert file_digest(scores) != before
+
+
+def test_a_stopped_score_leaves_a_second_runs_marker_and_lock(trained, tmp_path, monkeypatch):
+    """Runs A and B given the same new `--out` O and `--history` H: B's checks mark H and take its lock in O
+    while A runs; A stops (its model is not found). A removed B's marker (and would its lock and staging: was
+    removed whole). Now A removes only what it made: B's marker and lock stay, and so O and H."""
+    import pipelines.output_checks as output_checks
+    from pipelines.history_store import HISTORY_MARKER
+    from tests.helpers import cvp
+
+    out, history = tmp_path / "o" / "scores.parquet", tmp_path / "h"
+    check = output_checks.check_rejects_replaceable
+
+    def run_b_meanwhile(rejects):  # after A's output checks, before A's open_history
+        history.mkdir(parents=True, exist_ok=True)
+        (history / HISTORY_MARKER).write_text("run B\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        (out.parent / ".scores.publish.lock").write_text("")
+        return check(rejects)
+
+    monkeypatch.setattr(output_checks, "check_rejects_replaceable", run_b_meanwhile)
+    args = ("score", "--data", trained.data, "--as-of", "2025-01-01", "--config", trained.config)
+    res = cvp(*args, "--out", out, "--history", history, "--model", tmp_path / "no-such-model")
+    assert res.exit_code == 2, res.output
+    assert (history / HISTORY_MARKER).read_text() == "run B\n"  # was: removed
+    assert (out.parent / ".scores.publish.lock").is_file()
