@@ -449,7 +449,9 @@ def read_output_set(
         kinds = ["scores", "contributions"]
         kinds += [k for k in paths if "contributions" in k and k != "contributions"] if with_churn else []
         # the profile inputs when there: a run without them is profiled from `--data` (`pipelines.profile`)
-        kinds += ["profile_inputs"] if with_profile_inputs and path.exists() else []
+        # and when the manifest's digests list them, a deleted file then said missing (was: "an older cvp score")
+        listed = isinstance(got.manifest.get(DIGESTS), dict) and "profile_inputs" in got.manifest[DIGESTS]
+        kinds += ["profile_inputs"] if with_profile_inputs and (path.exists() or listed) else []
         check_digests(paths, kinds, got.manifest)
         got.note = digest_note(got.manifest, scores_path)
         return got

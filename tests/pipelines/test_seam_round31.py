@@ -196,3 +196,37 @@ def test_a_stopped_score_leaves_a_second_runs_marker_and_lock(trained, tmp_path,
     assert res.exit_code == 2, res.output
     assert (history / HISTORY_MARKER).read_text() == "run B\n"  # was: removed
     assert (out.parent / ".scores.publish.lock").is_file()
+
+
+def test_deleted_files_the_digests_list_are_said_missing(default_scores, history_runs, tmp_path):
+    """The profile inputs the run published, deleted: `cvp profile` said "scored by an older cvp score" (was:
+    checked only when there). The churn contributions the run published, deleted before its append to
+    `--history`: the partition added without them, exit 0 (was: only the files copied were checked). Now both
+    are refused as the readers refuse them: missing, its run published it."""
+    import pandas as pd
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.history_store import append_run, list_runs
+    from pipelines.outputs import DIGESTS, output_paths, read_output_set
+    from tests.helpers import cvp
+
+    out = _copy_set(default_scores.out, tmp_path / "set")
+    assert "profile_inputs" in default_scores.run.manifest[DIGESTS]
+    output_paths(out)["profile_inputs"].unlink()
+    res = cvp("profile", "--scores", out, "--out", tmp_path / "prof")
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, said
+    assert "profile_inputs.parquet is missing: its run published it" in said, said  # was: an older cvp score
+
+    root, history = history_runs
+    h = tmp_path / "history"
+    shutil.copytree(history, h, ignore=shutil.ignore_patterns("as_of=2025-01-01"))
+    published = read_output_set(root / "scores-2025-01-01.parquet", columns=[])
+    assert "churn_contributions" in published.manifest[DIGESTS]
+    scores = pd.read_parquet(history / "as_of=2025-01-01" / "scores.parquet")
+    moved = _copy_set(root / "scores-2025-01-01.parquet", tmp_path / "out")
+    output_paths(moved)["churn_contributions"].unlink()
+    with pytest.raises(StructuralError, match="churn_contributions.parquet is missing: its run published it"):
+        append_run(h, scores, output_paths(moved)["contributions"], published.manifest)  # was: added
+    assert [r.as_of for r in list_runs(h)] == ["2024-11-01", "2024-12-01"]
