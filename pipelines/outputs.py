@@ -414,8 +414,9 @@ def digest_note(manifest: Mapping[str, Any], scores_path: Path) -> str | None:
     if isinstance(manifest.get(DIGESTS), dict):
         return None
     return (
-        f"the manifest beside {Path(scores_path).name} records no digests of its files (a `cvp score` before "
-        "round 31): they are read as they are, an edit since the run is not detected; score again to have them"
+        f"the manifest beside {Path(scores_path).name} records no digests of its files (written by a `cvp score` "
+        "before round 31, or its `file_digests` removed): they are read as they are, an edit since the run is not "
+        "detected; score again to have them"
     )
 
 
