@@ -387,14 +387,15 @@ def read_output_set(
     complete_interrupted_publish(scores_path)
     # shared: other readers read along, a run publishing over this set waits until the set is read
     with held(lock_path(output_paths(scores_path)), f"the output set of {scores_path}", shared=True):
-        got = _read_output_set(scores_path, columns, with_churn)
+        verified: set[str] = set()
+        got = _read_output_set(scores_path, columns, with_churn, verified)
         paths = output_paths(scores_path)
         path = paths["profile_inputs"]
         if with_profile_inputs and got.manifest.get("profile_inputs") and path.exists():
             got.profile_inputs = read_profile_inputs(path, got.run_id)
         # the files read are the run's as published (round 31, was: a tier or prediction changed by hand, a row
         # deleted, rendered as the run's with exit 0); after the run ids, whose message says a mixed set
-        kinds = ["scores", "contributions"]
+        kinds = [k for k in ("scores", "contributions") if k not in verified]
         kinds += [k for k in paths if "contributions" in k and k != "contributions"] if with_churn else []
         # the profile inputs when there: a run without them is profiled from `--data` (`pipelines.profile`)
         # and when the manifest's digests list them, a deleted file then said missing (was: "an older cvp score")
@@ -405,7 +406,28 @@ def read_output_set(
         return got
 
 
-def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_churn: bool) -> OutputSet:
+def _scores_verified(scores_path: Path, manifest: Mapping[str, Any]) -> bool:
+    """The scores' digest checked before they are parsed (was: an edited 1 GB set parsed for ~10 s, then refused):
+    True when they are the run's; exit 2 when they differ and hold only this run's ids (read alone, cheap). A file
+    of another run, or one whose `run_id` column cannot be read alone, is left to the whole read (False), whose
+    messages say a mixed set or an unreadable file."""
+    if digest_problem(scores_path, "scores", manifest) is None:
+        return isinstance(manifest.get(DIGESTS), dict)
+    try:
+        if scores_path.suffix == ".csv":
+            ids = pd.read_csv(scores_path, usecols=["run_id"], dtype=str, encoding="utf-8")["run_id"]
+        else:
+            ids = pd.read_parquet(scores_path, columns=["run_id"])["run_id"]
+    except Exception:  # garbage bytes, no run_id column: the whole read says what is wrong
+        return False
+    if _run_ids(ids.unique()) == {str(manifest["run_id"])}:
+        check_digests(output_paths(scores_path), ["scores"], manifest)
+    return False
+
+
+def _read_output_set(
+    scores_path: Path, columns: Iterable[str] | None, with_churn: bool, verified: set[str]
+) -> OutputSet:
     if not scores_path.exists():
         raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
     paths = output_paths(scores_path)
@@ -422,6 +444,8 @@ def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_chur
         raise StructuralError(
             f"{paths['manifest'].name} names no run_id: written by an older `cvp score`; rerun it"
         )
+    if _scores_verified(scores_path, manifest):
+        verified.add("scores")
     scores = SCORES_SCHEMA.conform(_read_scores(scores_path, columns), str(scores_path))
     if has_stored_reasons(scores.columns):  # issue 14: stored compactly, worded here for the person reading
         scores = with_reason_sentences(scores, reason_currency(manifest, str(paths["manifest"])))

@@ -230,3 +230,28 @@ def test_deleted_files_the_digests_list_are_said_missing(default_scores, history
     with pytest.raises(StructuralError, match="churn_contributions.parquet is missing: its run published it"):
         append_run(h, scores, output_paths(moved)["contributions"], published.manifest)  # was: added
     assert [r.as_of for r in list_runs(h)] == ["2024-11-01", "2024-12-01"]
+
+
+def test_an_edited_scores_file_is_refused_before_it_is_parsed(default_scores, tmp_path, monkeypatch):
+    """An edited scores file of the run's own ids was parsed whole, then refused (an edited 1 GB set: ~10 s
+    before the stop). Now its digest is checked first: refused without parsing it; a file of another run still
+    gets the mixed-set message of the whole read."""
+    import pandas as pd
+    import pytest
+
+    import pipelines.outputs as outputs
+    from features.validation import StructuralError
+
+    out = _copy_set(default_scores.out, tmp_path / "set")
+    scores = pd.read_parquet(out)
+    scores.iloc[1:].to_parquet(out, index=False)
+    parsed = []
+    whole = outputs._read_scores
+    monkeypatch.setattr(outputs, "_read_scores", lambda *a, **k: parsed.append(1) or whole(*a, **k))
+    with pytest.raises(StructuralError, match="is not the file its run published"):
+        outputs.read_output_set(out)
+    assert parsed == []  # was: parsed, then refused
+    scores.assign(run_id="another-run").to_parquet(out, index=False)
+    with pytest.raises(StructuralError, match="come from different runs"):
+        outputs.read_output_set(out)
+    assert parsed == [1]
