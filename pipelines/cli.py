@@ -384,42 +384,55 @@ def score(
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.config import load_config
     from pipelines.engines.run import run_score
-    from pipelines.output_checks import check_outputs, check_rejects_replaceable, rejects_outputs
+    from pipelines.output_checks import (
+        HISTORY_MARKER,
+        check_outputs,
+        check_rejects_replaceable,
+        rejects_outputs,
+    )
     from pipelines.outputs import output_paths
+    from pipelines.staging import removed_if_stopped
 
     # an unreadable --config stops before --out or --history is created (review of round 30, was: both left)
     load_config(config)
     catalog = _catalog_tables(tables, engine, mapping, data)
-    check_outputs(  # before the history is created, the model or the data read
-        data,
-        {f"{k} file": p for k, p in output_paths(out).items()},
-        rejects_outputs(rejects),
-        mapping,
-        ({"score history": history} if history else {}) | rejects_outputs(rejects),
-    )
-    check_rejects_replaceable(rejects)
-    if history is not None:
-        from pipelines.history_store import open_history
+    # what the checks below make for the outputs is removed again if the run stops (round 31)
+    made = [Path(out).parent, *([history] if history else []), *([rejects] if rejects else [])]
+    with removed_if_stopped(made) as ours:
+        check_outputs(  # before the history is created, the model or the data read
+            data,
+            {f"{k} file": p for k, p in output_paths(out).items()},
+            rejects_outputs(rejects),
+            mapping,
+            ({"score history": history} if history else {}) | rejects_outputs(rejects),
+        )
+        check_rejects_replaceable(rejects)
+        if history is not None:
+            from pipelines.history_store import open_history
 
-        open_history(history, create=True)  # a foreign directory is refused before anything is loaded
-    result = run_score(
-        data,
-        as_of,
-        out,
-        model,
-        engine,
-        chunk_customers,
-        mapping,
-        config,
-        console,
-        spark_master,
-        strict=strict,
-        allow_stale=allow_stale,
-        tracking_uri=tracking_uri,
-        history=history,
-        rejects=rejects,
-        catalog_tables=catalog,
-    )
+            marker = Path(history) / HISTORY_MARKER
+            fresh = not marker.is_file()
+            open_history(history, create=True)  # a foreign directory is refused before anything is loaded
+            if fresh:  # this run marked it: its marker goes if the run stops, never another run's
+                ours.append(marker)
+        result = run_score(
+            data,
+            as_of,
+            out,
+            model,
+            engine,
+            chunk_customers,
+            mapping,
+            config,
+            console,
+            spark_master,
+            strict=strict,
+            allow_stale=allow_stale,
+            tracking_uri=tracking_uri,
+            history=history,
+            rejects=rejects,
+            catalog_tables=catalog,
+        )
     if history is not None and result.contributions_path is not None:
         from pipelines.history_store import append_run
 

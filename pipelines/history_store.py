@@ -71,6 +71,13 @@ CHURN_FILE = "churn_contributions.parquet"  # optional: older runs have none
 BRIDGE_FILE = "bridge_contributions.parquet"  # optional: only when the model changed (issue 15)
 BRIDGE_CHURN_FILE = "bridge_churn_contributions.parquet"
 RUN_FILE = "run.json"
+#: the files a partition copies from the run's published set: name here -> kind there (`outputs.output_paths`)
+COPIED = {
+    CONTRIB_FILE: "contributions",
+    CHURN_FILE: "churn_contributions",
+    BRIDGE_FILE: "bridge_contributions",
+    BRIDGE_CHURN_FILE: "bridge_churn_contributions",
+}
 _PARTITION = re.compile(r"^as_of=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -459,34 +466,6 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     raise error
 
 
-def _check_copied_files(stage: Path, run_id: str, contributions_path: Path) -> None:
-    """Refuse (exit 2) a partition whose per-customer files, copied from the run's published set, are another
-    run's: a second `cvp score` publishing into the same `--out` between this run's publishing and its append
-    (round 30, was: this run's scores and run.json beside the other run's contributions, exit 0)."""
-    import pyarrow.parquet as pq
-
-    from pipelines.outputs import other_runs  # the readers' rule (`read_run_frame`)
-
-    for name in (CONTRIB_FILE, CHURN_FILE, BRIDGE_FILE, BRIDGE_CHURN_FILE):
-        if not (
-            stage / name
-        ).is_file():  # a run without churn contributions or a bridge: as the readers take it
-            continue
-        try:
-            kept = [c for c in ("run_id", "customer_id") if c in pq.read_schema(stage / name).names]
-            frame = pd.read_parquet(stage / name, columns=kept[:1])
-        except Exception:  # a damaged file: the readers of the partition say so
-            continue
-        found = other_runs(frame, run_id)
-        if found:
-            raise StructuralError(
-                f"not added to the score history: {contributions_path.parent} holds another run's files now "
-                f"({name.replace('.parquet', '')}: run {', '.join(sorted(found))}, this run {run_id}): another "
-                "`cvp score` published into the same --out after this run; score it again, one run per --out at "
-                "a time"
-            )
-
-
 def append_run(
     history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
 ) -> Path:
@@ -553,7 +532,9 @@ def _append_run(
             source = bridge_contributions_path(contributions_path, kind)
             if bridge and not bridge.get("note") and source.is_file():
                 shutil.copyfile(source, stage / name)
-        _check_copied_files(stage, str(manifest["run_id"]), contributions_path)
+        from pipelines.history_copy import check_copied_files
+
+        check_copied_files(stage, manifest, contributions_path, COPIED)
         info = {
             "as_of": as_of,
             "run_id": manifest["run_id"],

@@ -310,6 +310,8 @@ def run_report(
     # a file: its parent is probed, the directory itself is replaced whole
     check_outputs(data, {"report directory": Path(out)}, {}, mapping)
     run = read_output_set(Path(scores_path))
+    if run.note:  # a manifest without its files' digests (before round 31): read as before, said
+        console.print(f"note: {run.note}", markup=False, highlight=False)
     scores, contrib, manifest = run.scores, run.contributions, run.manifest
     check_run_currency(manifest, cfg.data.currency, "the pages")
     cfg = with_run_settings(manifest, cfg)  # the run's features are named and windowed as it built them

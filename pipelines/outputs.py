@@ -31,25 +31,30 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
-from models.threads import prediction_threads
 from pipelines import staging
 from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (re-exported: its home was here)
 from pipelines.csv_cells import restore_formulas
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
+from pipelines.output_digests import (  # noqa: F401  (re-exported: the set's readers' rule, round 31)
+    DIGESTS,
+    check_digests,
+    digest_note,
+    digest_problem,
+    file_digest,
+)
 from pipelines.output_twin import scores_of, twin_paths
+from pipelines.scores_parquet import insert_columns, write_scores_parquet  # noqa: F401  (re-exported: their home was here)
 from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -340,6 +345,8 @@ class OutputSet:
     bridge_churn_contributions: pd.DataFrame | None = None
     #: the run's profile inputs (`pipelines.profile_inputs`), read when asked for and the run wrote them
     profile_inputs: pd.DataFrame | None = None
+    #: what the reader is to say of the set (`digest_note`: a manifest without digests), None when nothing
+    note: str | None = None
 
 
 def _run_ids(values: Iterable[Any]) -> set[str]:
@@ -351,6 +358,13 @@ def other_runs(frame: pd.DataFrame, run_id: str) -> set[str]:
     ("(none)": no run_id column); empty when it is that run's or has no row (`read_run_frame`, the history's)."""
     found = (_run_ids(frame["run_id"].unique()) if "run_id" in frame else {"(none)"}) if len(frame) else set()
     return found if found and found != {run_id} else set()
+
+
+def set_digests(staged: Mapping[str, Path]) -> dict[str, str]:
+    """The digests of a staged set's files (the manifest's `DIGESTS`), taken once they are written, just before
+    the set is published (`pipelines.engines.run.run_score`); the manifest and the rejects are not in them."""
+    kinds = [k for k in PUBLISH_ORDER if k != "manifest" and k in staged and Path(staged[k]).exists()]
+    return {k: file_digest(staged[k]) for k in kinds}
 
 
 def read_output_set(
@@ -373,14 +387,47 @@ def read_output_set(
     complete_interrupted_publish(scores_path)
     # shared: other readers read along, a run publishing over this set waits until the set is read
     with held(lock_path(output_paths(scores_path)), f"the output set of {scores_path}", shared=True):
-        got = _read_output_set(scores_path, columns, with_churn)
-        path = output_paths(scores_path)["profile_inputs"]
+        verified: set[str] = set()
+        got = _read_output_set(scores_path, columns, with_churn, verified)
+        paths = output_paths(scores_path)
+        path = paths["profile_inputs"]
         if with_profile_inputs and got.manifest.get("profile_inputs") and path.exists():
             got.profile_inputs = read_profile_inputs(path, got.run_id)
+        # the files read are the run's as published (round 31, was: a tier or prediction changed by hand, a row
+        # deleted, rendered as the run's with exit 0); after the run ids, whose message says a mixed set
+        kinds = [k for k in ("scores", "contributions") if k not in verified]
+        kinds += [k for k in paths if "contributions" in k and k != "contributions"] if with_churn else []
+        # the profile inputs when there: a run without them is profiled from `--data` (`pipelines.profile`)
+        # and when the manifest's digests list them, a deleted file then said missing (was: "an older cvp score")
+        listed = isinstance(got.manifest.get(DIGESTS), dict) and "profile_inputs" in got.manifest[DIGESTS]
+        kinds += ["profile_inputs"] if with_profile_inputs and (path.exists() or listed) else []
+        check_digests(paths, kinds, got.manifest)
+        got.note = digest_note(got.manifest, scores_path)
         return got
 
 
-def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_churn: bool) -> OutputSet:
+def _scores_verified(scores_path: Path, manifest: Mapping[str, Any]) -> bool:
+    """The scores' digest checked before they are parsed (was: an edited 1 GB set parsed for ~10 s, then refused):
+    True when they are the run's; exit 2 when they differ and hold only this run's ids (read alone, cheap). A file
+    of another run, or one whose `run_id` column cannot be read alone, is left to the whole read (False), whose
+    messages say a mixed set or an unreadable file."""
+    if digest_problem(scores_path, "scores", manifest) is None:
+        return isinstance(manifest.get(DIGESTS), dict)
+    try:
+        if scores_path.suffix == ".csv":
+            ids = pd.read_csv(scores_path, usecols=["run_id"], dtype=str, encoding="utf-8")["run_id"]
+        else:
+            ids = pd.read_parquet(scores_path, columns=["run_id"])["run_id"]
+    except Exception:  # garbage bytes, no run_id column: the whole read says what is wrong
+        return False
+    if _run_ids(ids.unique()) == {str(manifest["run_id"])}:
+        check_digests(output_paths(scores_path), ["scores"], manifest)
+    return False
+
+
+def _read_output_set(
+    scores_path: Path, columns: Iterable[str] | None, with_churn: bool, verified: set[str]
+) -> OutputSet:
     if not scores_path.exists():
         raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
     paths = output_paths(scores_path)
@@ -397,6 +444,8 @@ def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_chur
         raise StructuralError(
             f"{paths['manifest'].name} names no run_id: written by an older `cvp score`; rerun it"
         )
+    if _scores_verified(scores_path, manifest):
+        verified.add("scores")
     scores = SCORES_SCHEMA.conform(_read_scores(scores_path, columns), str(scores_path))
     if has_stored_reasons(scores.columns):  # issue 14: stored compactly, worded here for the person reading
         scores = with_reason_sentences(scores, reason_currency(manifest, str(paths["manifest"])))
@@ -452,88 +501,6 @@ def reason_currency(manifest: dict[str, Any], source: str) -> str:
             f"{source} names no reasons.currency: written by an older `cvp score`; rerun it"
         )
     return currency
-
-
-def insert_columns(frame: pd.DataFrame, columns: pd.DataFrame, at: int) -> pd.DataFrame:
-    """`frame` with the columns of `columns` (same length, rows in the same order) inserted at position `at`."""
-    out = frame.copy(deep=False)
-    for k, col in enumerate(columns.columns):
-        out.insert(at + k, col, columns[col].to_numpy())
-    return out
-
-
-def write_scores_parquet(
-    scores: pd.DataFrame,
-    path: Path,
-    rows_per_group: int = 100_000,
-    extra: Callable[[int, int], pa.Table] | None = None,
-    extra_at: int = 0,
-) -> None:
-    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak).
-
-    `extra(start, stop)`, when given, returns Arrow columns that are not in `scores` for its rows [start, stop)
-    (the reason sentences spilled to disk: `pipelines.engines.spill`); they are written at position `extra_at`,
-    with the types and pandas metadata the whole frame would have had, without becoming Python objects.
-
-    Each row group's Parquet encoding (pyarrow's C++, which releases the GIL) runs on one background thread while
-    the next slice is converted (issue 14), one write in flight, in order: the bytes of a serial write. On one
-    thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the writes stay on the caller's thread."""
-    writer: pq.ParquetWriter | None = None
-    pool = (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="scores") if prediction_threads() > 1 else None
-    )
-    pending: Future[None] | None = None
-    # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
-    # be all missing cannot change a type.
-    sample = scores.iloc[: min(len(scores), 1000)]
-    if extra is not None:
-        typed = extra(0, len(sample))
-        more = typed.to_pandas()
-        sample = insert_columns(sample, more, extra_at)
-    schema = pa.Schema.from_pandas(sample, preserve_index=False)
-    if extra is not None:  # a spilled column missing in the whole sample keeps the spill's type
-        schema = pa.schema(
-            [
-                f.with_type(typed.field(f.name).type)
-                if f.name in more.columns and pa.types.is_null(f.type)
-                else f
-                for f in schema
-            ],
-            metadata=schema.metadata,
-        )
-        own = pa.schema([f for f in schema if f.name not in more.columns])
-    try:
-        for start in range(0, max(len(scores), 1), rows_per_group):
-            stop = min(start + rows_per_group, len(scores))
-            part = scores.iloc[start:stop]
-            if extra is None:
-                table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
-            else:
-                light, added = (
-                    pa.Table.from_pandas(part, schema=own, preserve_index=False),
-                    extra(start, stop),
-                )
-                columns = [
-                    added.column(f.name).cast(f.type) if f.name in more.columns else light.column(f.name)
-                    for f in schema
-                ]
-                table = pa.Table.from_arrays(columns, schema=schema)
-            if writer is None:
-                writer = pq.ParquetWriter(path, schema)
-            if pending is not None:
-                pending.result()
-            if pool is None:
-                writer.write_table(table)
-            else:
-                pending = pool.submit(writer.write_table, table)
-            del table
-        if pending is not None:
-            pending.result()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)  # a write in flight ends before the file is closed
-        if writer is not None:
-            writer.close()
 
 
 # --- churn contributions (issue 15): written beside the value contributions, read back with the set ---------

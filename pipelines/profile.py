@@ -367,6 +367,8 @@ def run_profile(
     run = read_output_set(
         Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False, with_profile_inputs=True
     )
+    if run.note:  # a manifest without its files' digests (before round 31): read as before, said
+        console.print(f"note: {run.note}", markup=False, highlight=False)
     check_run_currency(run.manifest, cfg.data.currency, "the profile and payback")
     cfg = with_run_settings(
         run.manifest, cfg

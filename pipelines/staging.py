@@ -424,3 +424,31 @@ def atomic_files(
             publish_files([(k, staged[k], paths[k]) for k in paths], stale, journal)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def removed_if_stopped(paths: Iterable[Path]) -> Iterator[list[Path]]:
+    """Directories a command's checks make for its outputs (`--out`'s missing parents, probed; a new `--history`,
+    marked) removed again when the block stops (an exception, exit 2 included). Only what THIS process made: the
+    files the block adds to the yielded list (`cvp score`: the history marker when its `open_history` wrote it),
+    then each of `paths` and its ancestors that did not exist before the block, deepest first, with `os.rmdir`,
+    which leaves a directory holding anything (another run's marker, lock or staging: two runs given the same new
+    `--out`/`--history`). Lock files are never removed (another process may wait on one): a directory holding
+    one stays. Round 31, was: a `cvp score` whose model was not found left its `--out` directory and an empty,
+    marked `--history`."""
+    made: list[Path] = []
+    for path in paths:
+        path = Path(path).absolute()
+        made += [d for d in (path, *path.parents) if not d.exists() and d not in made]
+    ours: list[Path] = []
+    try:
+        yield ours
+    except BaseException:
+        for file in ours:
+            if not file.name.endswith(".lock"):
+                with contextlib.suppress(OSError):
+                    file.unlink(missing_ok=True)
+        for folder in sorted(made, key=lambda d: len(d.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty (another run's files, a lock), or gone
+                os.rmdir(folder)
+        raise

@@ -83,6 +83,17 @@ def scores_manifest(out: Path) -> dict[str, Any]:
     return json.loads(output_paths(Path(out))["manifest"].read_text())
 
 
+def as_published(out: Path) -> None:
+    """The manifest of the set at `out` given its files' digests as they are now, as the `cvp score` that wrote
+    them so would have recorded them (`pipelines.outputs.DIGESTS`): a test standing for another run's bytes."""
+    from pipelines.outputs import DIGESTS, output_paths, set_digests
+
+    paths = output_paths(Path(out))
+    manifest = json.loads(paths["manifest"].read_text())
+    manifest[DIGESTS] = set_digests(paths)
+    paths["manifest"].write_text(json.dumps(manifest))
+
+
 def config_file(tmp_path: Path, text: str) -> Path:
     """`text` (YAML, the user's config) written as `tmp_path / "c.yaml"`."""
     path = tmp_path / "c.yaml"

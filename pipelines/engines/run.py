@@ -496,6 +496,11 @@ def run_score(
         closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
         warned = [text for kind, text in closing if kind == "warning"]
         manifest["warnings"] = said + warned
+        from pipelines.outputs import DIGESTS, set_digests
+
+        manifest[DIGESTS] = set_digests(
+            staged
+        )  # each file's sha256 as published: its readers check it (round 31)
         write_json(manifest, staged["manifest"])
         # the other format's scores: the replaced set's removed with it, another's warned and left (round 27);
         # decided under the set's lock, once, its warning added to the manifest there (rounds 28, 29)

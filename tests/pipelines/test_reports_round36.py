@@ -176,7 +176,7 @@ def test_cvp_profile_of_scores_edited_by_hand_stops(trained, default_scores, tmp
     """`cvp profile` applies the report's rule (was: a customer twice, exit 1 "unexpected ValueError" in
     `models.profile.shap_drivers`; a churn of 1.7 profiled without a word)."""
     from pipelines.profile import run_profile
-    from tests.helpers import quiet
+    from tests.helpers import as_published, quiet
 
     root = tmp_path / "run"
     shutil.copytree(default_scores.out.parent, root)
@@ -185,11 +185,13 @@ def test_cvp_profile_of_scores_edited_by_hand_stops(trained, default_scores, tmp
     scored = scores.index[(scores["status"].astype("str") == "scored").to_numpy()]
     twice = pd.concat([scores, scores.loc[[scored[0]]]])
     twice.to_parquet(path, index=False)
+    as_published(path)  # past the set's digests (round 31 of the seam): the report's own rule is tested
     with pytest.raises(StructuralError, match="one row per customer_id"):
         run_profile(path, None, root / "profile", None, trained.config, quiet())
     churn = next(c for c in scores.columns if c.startswith("pred_churn_prob_"))
     scores.loc[scored[0], churn] = 1.7
     scores.to_parquet(path, index=False)
+    as_published(path)
     with pytest.raises(StructuralError, match="outside 0 to 1"):
         run_profile(path, None, root / "profile", None, trained.config, quiet())
     assert not (root / "profile").exists()
@@ -253,7 +255,7 @@ def test_lookalikes_of_customers_without_a_manager_are_counted(
     above a table summing to 524)."""
     from pipelines.profile import read_profile, run_profile
     from pipelines.reports.profile_section import profile_view
-    from tests.helpers import quiet
+    from tests.helpers import as_published, quiet
 
     root = tmp_path / "run"
     shutil.copytree(default_scores.out.parent, root)
@@ -262,6 +264,7 @@ def test_lookalikes_of_customers_without_a_manager_are_counted(
     scores["account_manager_id"] = scores["account_manager_id"].astype("object")
     scores.loc[scores.index[::3], "account_manager_id"] = None
     scores.to_parquet(path, index=False)
+    as_published(path)
     run_profile(path, None, root / "profile", None, trained.config, quiet())
     got = read_profile(root / "profile")
     look = got.lookalikes

@@ -36,6 +36,7 @@ def test_what_is_read_from_an_output_set_does_not_follow_its_chunking(default_sc
     from pipelines.outputs import output_paths, read_output_set
     from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports import team
+    from tests.helpers import as_published
 
     shuffled = tmp_path / "set" / "scores.parquet"
     shutil.copytree(default_scores.out.parent, shuffled.parent)
@@ -44,6 +45,7 @@ def test_what_is_read_from_an_output_set_does_not_follow_its_chunking(default_sc
         path = output_paths(shuffled)[kind]
         frame = pd.read_parquet(path)
         frame.iloc[order[order < len(frame)]].to_parquet(path, index=False)
+    as_published(shuffled)  # those bytes as that run published them (`pipelines.outputs.DIGESTS`)
     a, b = read_output_set(default_scores.out), read_output_set(shuffled)
     for got, want in ((b.contributions, a.contributions), (b.churn_contributions, a.churn_contributions)):
         assert not got.index.is_monotonic_increasing  # the file's order: no whole-file sort (was: sorted)

@@ -200,7 +200,7 @@ def test_the_append_copies_no_other_runs_files(history_runs, tmp_path):
     """Two `cvp score --out O` at once, the first with `--history H`: it published its set, the second replaced
     the set, then the first was appended to H by copying the contributions from O: its partition held its scores
     and run.json beside the other run's contributions, exit 0 (was). Now the append checks the run id of every
-    file it copied (`history_store._check_copied_files`): refused, the history unchanged."""
+    file it copied (`history_copy.check_copied_files`): refused, the history unchanged."""
     import shutil
 
     import pandas as pd

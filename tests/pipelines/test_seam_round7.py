@@ -123,7 +123,7 @@ def _staged_copy(source: Path, folder: Path, run_id: str) -> dict[str, Path]:
 
     import pandas as pd
 
-    from pipelines.outputs import output_paths
+    from pipelines.outputs import DIGESTS, output_paths, set_digests
 
     folder.mkdir()
     staged = {}
@@ -139,6 +139,10 @@ def _staged_copy(source: Path, folder: Path, run_id: str) -> dict[str, Path]:
                 frame["run_id"] = run_id
             frame.to_parquet(target, index=False)
         staged[key] = target
+    manifest = json.loads(
+        staged["manifest"].read_text()
+    )  # its files' digests, as a run records them (round 31)
+    staged["manifest"].write_text(json.dumps(manifest | {DIGESTS: set_digests(staged)}))
     return staged
 
 
