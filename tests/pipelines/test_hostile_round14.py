@@ -78,7 +78,7 @@ def test_an_unexpected_error_on_a_spark_executor_is_named_by_table_and_column(tm
     assert "ann.smith" not in line and "customers" not in line and "email" not in line, line
     assert (
         "unexpected PythonException: in cvp validate, table 'orders', column 'revenue', a ValueError on a Spark "
-        "executor at features/validation.py:" in line
+        "executor at features/column_checks.py:" in line
     ), line
     (log,) = (tmp_path / "cvp").glob("error-*.log")
     assert "ann.smith@example.com" in log.read_text()
