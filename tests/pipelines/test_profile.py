@@ -14,6 +14,7 @@ from rich.console import Console
 
 from features.validation import StructuralError, validate_tables
 from pipelines.profile import PROFILE_FILES, read_profile, run_profile
+from tests.helpers import as_published
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +173,8 @@ def test_a_run_without_profile_inputs_needs_the_data(profiled: dict, trained, tm
     for key, src in output_paths(profiled["root"] / "scores.parquet").items():
         if src.exists() and key != "profile_inputs":  # a Spark run, or one scored before the file existed
             shutil.copyfile(src, output_paths(tmp_path / "scores.parquet")[key])
+    # its manifest records the files it published: no profile inputs
+    as_published(tmp_path / "scores.parquet")
     console = Console(file=io.StringIO(), width=300)
     with pytest.raises(StructuralError, match="pass --data"):
         run_profile(tmp_path / "scores.parquet", None, tmp_path / "p", None, trained.config, console)

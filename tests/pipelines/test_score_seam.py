@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError
+from tests.helpers import as_published
 from tests.pipelines.score_helpers import score_trained
 
 
@@ -139,6 +140,7 @@ def test_a_profile_from_data_refuses_data_the_run_did_not_score(trained, default
             (scores.parent / path.name.replace(default_scores.out.stem, "scores", 1)).write_bytes(
                 path.read_bytes()
             )
+    as_published(scores)  # its manifest records the files it published: no profile inputs
     data = _data_without(trained, tmp_path, {})
     orders = pd.read_parquet(data / "orders.parquet")
     orders.iloc[:-1].to_parquet(data / "orders.parquet", index=False)
