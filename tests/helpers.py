@@ -212,3 +212,20 @@ def orders_stats(names: list[str], n: int, **sums: int) -> pd.DataFrame:
 
     given = {f"g{j}": [n] for j in range(len(names))}
     return pd.DataFrame({TABLE: ["orders"], "n": [n], **given, **{k: [v] for k, v in sums.items()}})
+
+
+def second_version(trained, tmp_path, monkeypatch):
+    """A copy of the `trained` fixture's registry with version 2 registered from version 1's files (the same
+    model, challenger-less): the seam rounds' second registered version; returns (config, client)."""
+    import mlflow
+
+    from pipelines.tracking import configure_tracking
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version("customer-value", "1")
+    client.create_model_version("customer-value", v1.source, run_id=v1.run_id)
+    return config, client

@@ -7,23 +7,7 @@ from __future__ import annotations
 
 import yaml
 
-
-def _second_version(trained, tmp_path, monkeypatch):
-    """A copy of the `trained` fixture's registry with version 2 registered from version 1's files (the same
-    model, challenger-less); returns (config, client)."""
-    import mlflow
-
-    from pipelines.tracking import configure_tracking
-    from tests.helpers import keep_mlflow_uris
-    from tests.pipelines.conftest import clone_registry
-
-    keep_mlflow_uris(monkeypatch)
-    config = clone_registry(trained, tmp_path)
-    configure_tracking(tmp_path / "mlruns")
-    client = mlflow.MlflowClient()
-    v1 = client.get_model_version("customer-value", "1")
-    client.create_model_version("customer-value", v1.source, run_id=v1.run_id)
-    return config, client
+from tests.helpers import second_version
 
 
 def _config_with(config, path, **sections):
@@ -42,7 +26,7 @@ def test_models_promote_refuses_a_version_every_cvp_score_would_stop_on(trained,
     from pipelines.tracking import current_champion
     from tests.helpers import cvp
 
-    config, _ = _second_version(trained, tmp_path, monkeypatch)
+    config, _ = second_version(trained, tmp_path, monkeypatch)
     usd = _config_with(config, tmp_path / "usd.yaml", data={"currency": "USD"})
     res = cvp("models", "promote", "2", "--config", usd)
     said = " ".join(res.output.split())
@@ -65,7 +49,7 @@ def test_models_promote_says_the_settings_the_next_runs_take_from_the_model(trai
     from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER
     from tests.helpers import cvp
 
-    config, client = _second_version(trained, tmp_path, monkeypatch)
+    config, client = second_version(trained, tmp_path, monkeypatch)
     res = cvp("models", "promote", "2", "--config", config)
     assert res.exit_code == 0 and "settings differ" not in res.output, res.output
     changed = _config_with(config, tmp_path / "changed.yaml", labels={"horizon_days": 90})
@@ -146,7 +130,7 @@ def test_a_challengers_run_does_not_replace_productions_in_the_history(
     from tests.pipelines.conftest import history_after_december
     from tests.pipelines.score_helpers import score_cli_args
 
-    config, _ = _second_version(trained, tmp_path, monkeypatch)
+    config, _ = second_version(trained, tmp_path, monkeypatch)
     history = history_after_december(december_history, tmp_path)
     run_file = history / "as_of=2024-12-01" / "run.json"
     before = run_file.read_text()
@@ -348,7 +332,7 @@ def test_models_promote_without_config_judges_against_the_champion(trained, tmp_
     from pipelines.tracking import current_champion
     from tests.helpers import cvp
 
-    _second_version(trained, tmp_path, monkeypatch)
+    second_version(trained, tmp_path, monkeypatch)
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     _trained_in(monkeypatch, {"1": "GBP", "2": "GBP"}, horizon_days=90)
     res = cvp("models", "promote", "2", "--tracking-uri", uri)

@@ -4,23 +4,7 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 
 from __future__ import annotations
 
-
-def _second_version(trained, tmp_path, monkeypatch):
-    """A copy of the `trained` fixture's registry with version 2 registered from version 1's files; returns
-    (config, client)."""
-    import mlflow
-
-    from pipelines.tracking import configure_tracking
-    from tests.helpers import keep_mlflow_uris
-    from tests.pipelines.conftest import clone_registry
-
-    keep_mlflow_uris(monkeypatch)
-    config = clone_registry(trained, tmp_path)
-    configure_tracking(tmp_path / "mlruns")
-    client = mlflow.MlflowClient()
-    v1 = client.get_model_version("customer-value", "1")
-    client.create_model_version("customer-value", v1.source, run_id=v1.run_id)
-    return config, client
+from tests.helpers import second_version
 
 
 def _as_trained(monkeypatch, by_version):
@@ -101,7 +85,7 @@ def test_a_report_says_its_models_version_was_deleted_since(trained, default_sco
     from pipelines.config import load_config
     from pipelines.tracking_card import model_card
 
-    config, client = _second_version(trained, tmp_path, monkeypatch)
+    config, client = second_version(trained, tmp_path, monkeypatch)
     cfg = load_config(config)
     manifest = default_scores.run.manifest
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
@@ -124,7 +108,7 @@ def test_models_promote_judges_the_mapping_against_the_champions(trained, tmp_pa
     `resolve_settings`), naming the champion's mapping; a version of the champion's mapping gets no such line."""
     from tests.helpers import cvp
 
-    _second_version(trained, tmp_path, monkeypatch)
+    second_version(trained, tmp_path, monkeypatch)
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     trained_through = {"2": {"mapping_digest": "a" * 64}}
     _as_trained(monkeypatch, trained_through)
@@ -149,7 +133,7 @@ def test_models_promote_says_other_code_than_this_installations(trained, tmp_pat
     import pipelines.code_version as code
     from tests.helpers import cvp
 
-    _second_version(trained, tmp_path, monkeypatch)
+    second_version(trained, tmp_path, monkeypatch)
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     now = code.code_version()
     monkeypatch.setattr(code, "code_version", lambda: now | {"features_sha256": "0" * 64})
@@ -266,7 +250,7 @@ def test_models_promote_says_the_inputs_the_champions_data_had_not(trained, tmp_
     of the champion's inputs gets no such line."""
     from tests.helpers import cvp
 
-    _second_version(trained, tmp_path, monkeypatch)
+    second_version(trained, tmp_path, monkeypatch)
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
 
     def without_tickets(bundle):
