@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.parquet"
 RETAIL_MAPPING = REPO / "configs" / "datasets" / "online_retail.yaml"
 
-#: Hostile cell values: every form the README's "What bad input gets" table names, Unicode oddities, huge and tiny
+#: Hostile cell values: every form the "What bad input gets" table of docs/bad-input.md names, Unicode oddities, huge and tiny
 #: numbers, blanks, and other types' values.
 CORPUS = [
     '', ' ', '\t', '  \xa0 ', 'NULL', 'null', 'None', 'nan', 'NaN', 'N/A', '#N/A', 'nil', 'undefined', '-', '--',

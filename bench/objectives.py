@@ -142,7 +142,7 @@ def load_online_retail() -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
 
 
 def load_cdnow(master: Path) -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
-    """CDNOW (held out; `configs/datasets/cdnow.yaml` says where `CDNOW_master.txt` comes from) as the README's
+    """CDNOW (held out; `configs/datasets/cdnow.yaml` says where `CDNOW_master.txt` comes from) as docs/model-quality.md's
     protocol: Online Retail's config in USD, net value = revenue, as-of 1998-07-01 (folds 1998-02 / 03 / 04)."""
     import tempfile
 

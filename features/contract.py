@@ -1,7 +1,7 @@
 """The customer data contract: which tables exist, their columns, kinds and row rules.
 
 This module is the single declaration of the contract. The pandera schemas (`features.schemas`), the validation
-(`features.validation`), the README table and the demo generator all follow it.
+(`features.validation`), the table of docs/data-contract.md and the demo generator all follow it.
 
 Validated in-memory representation (what every later step reads): `dict[str, pd.DataFrame]` keyed by table name;
 id and text columns `str`; timestamps naive `datetime64[ns]` wall-clock time in the configured timezone; money and

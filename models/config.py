@@ -57,7 +57,7 @@ class ModelConfig(BaseModel):
             "tweedie" = Tweedie (log link, `tweedie_variance_power`) on the non-negative part max(net, 0) plus an
             L2 booster on the loss part min(net, 0) (returns and cost to serve of customers who lose money):
             exp(raw gain) + raw loss (the loss part is additive in currency, the gain part in log currency).
-            `bench/objectives.py` compares them; the default is chosen from that table (README "Model quality").
+            `bench/objectives.py` compares them; the default is chosen from that table (docs/model-quality.md).
         tweedie_variance_power: Tweedie power p in (1, 2) of the "tweedie" model (1 = Poisson, 2 = Gamma).
         single_objective: loss of the single model: "huber" (robust to whales) or "regression" (L2; unbiased
             for the mean, so aggregate revenue adds up).
@@ -77,7 +77,7 @@ class ModelConfig(BaseModel):
             slice, predicted by boosters fitted one horizon earlier (the shrink times one horizon of drift of the
             per-customer value). Demo company, folds 2024-06/09/12: mean bias 0.94 in-sample vs 0.67 out of time
             (its value per customer fell from 2021 to 2023 and rose in 2024, so the drift measured one horizon
-            earlier has the wrong sign); see README "Model quality".
+            earlier has the wrong sign); see docs/model-quality.md.
         value_scale_season_days: with `in_sample` and a horizon under a year, the ratio is measured on the
             training cutoffs whose day of year is within this many days of the date the model scores at (one
             horizon after its latest cutoff, `models.purged.season_matched_cutoffs`), when there are any; else
@@ -110,24 +110,24 @@ class ModelConfig(BaseModel):
             unchanged: their P90 customers bought something); "quantile": conformalized quantile regression
             (P10 / P90 boosters on the customers' own features, finite-sample offsets relative to their width on the
             calibration slice; four more boosters, about twice the value model's fit time); "absolute": raw residuals in currency. Relative by the backtests: P10-P90 coverage within
-            0.80 +- 0.03 on every fold of the demo company and Online Retail (README "Model quality").
+            0.80 +- 0.03 on every fold of the demo company and Online Retail (docs/model-quality.md).
         interval_season_match: relative intervals with a season-matched total correction (horizons under a year):
             the calibration residuals are re-expressed at the scoring date's time of year, by the final booster's
             in-sample shrink on the calibration slice over its shrink on every row (`FutureValueModel.
             _season_interval_ratio`). Demo company, 90 days, 2 x 10 monthly folds: mean |coverage - 0.80| 0.027 /
-            0.031 -> 0.022 / 0.023 (README "Model quality").
+            0.031 -> 0.022 / 0.023 (docs/model-quality.md).
         interval_new_customer_days: Mondrian by customer age: customers with `tenure_days` below it (or unknown)
             and the others each get their own conformal table (per prediction bin), when the calibration slice
             holds at least `interval_min_segment_customers` of each; None = one table for every customer. Off by
             default: with 180, new customers' mean |coverage - 0.80| over the demo company's folds 0.10-0.11 ->
-            0.04-0.05, the aggregate's not better (README "Model quality": coverage by customer age).
+            0.04-0.05, the aggregate's not better (docs/model-quality.md: coverage by customer age).
         interval_min_segment_customers: fewest calibration customers in each age segment (new, established) for
             `interval_new_customer_days` to give them their own tables; fewer: one table, with a note (100).
         interval_calibration_cutoffs: the conformal residuals of the calibration slice pooled with those of the
             cutoffs before it (this many cutoffs in all; single Huber model, relative residuals), each predicted by
             a booster fitted at least one horizon before it and re-expressed at the scoring season. 1 by
             measurement: with 3, the demo company's 90-day folds 0.022 -> 0.019 mean |coverage - 0.80|, but
-            Online Retail 0.014 -> 0.045 and the 365-day folds 0.014 -> 0.032 (README "Model quality").
+            Online Retail 0.014 -> 0.045 and the 365-day folds 0.014 -> 0.032 (docs/model-quality.md).
         interval_scale_floor_quantile: the floor of s(pred): this quantile of |pred| on the calibration slice
             (0.5: the median), so small predictions get an interval in currency rather than a vanishing one.
         calibration: churn probability calibrator: "isotonic" or "sigmoid" (Platt). Sigmoid by measurement: equal

@@ -4,7 +4,7 @@ Each customer's P10 / P90 come from two LightGBM quantile boosters on the custom
 columns, tenure, recency), not from a table per prediction bin, then move by finite-sample offsets measured on the
 calibration slice (`models.conformal.quantile_offsets`, asymmetric, relative to the predicted width). The
 calibration boosters are fitted on `cal_fit` and predict the calibration slice (out of time by one horizon); the
-two that score are fitted on every row. Measured in the README ("Why coverage moves from fold to fold"): new
+two that score are fitted on every row. Measured in docs/model-quality.md ("Why coverage moves from fold to fold"): new
 customers' coverage near 0.80, the aggregate not better, so it is not the default.
 """
 

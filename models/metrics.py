@@ -23,8 +23,8 @@ Churn metrics: ``churn_roc_auc``, ``churn_pr_auc`` (average precision), ``churn_
 - ``auc_buys``: the primary one, ROC-AUC of each model's own purchase probability, 1 - its churn probability
   (ours: the churn model; BG/NBD: 1 - P(no purchase in the horizon), or P(alive) for the `btyd` baseline;
   persistence: its recency curve). Absent for a model without a churn probability.
-- ``auc_buys_value``: ROC-AUC of the value prediction for the same event (the "AUC (buys again)" of the README's
-  tables before issue 16's fifth part).
+- ``auc_buys_value``: ROC-AUC of the value prediction for the same event (the "AUC (buys again)" of the model quality
+  tables, docs/model-quality.md, before issue 16's fifth part).
 """
 
 from __future__ import annotations

@@ -427,3 +427,72 @@ def test_the_checks_pass_true_lines(check):
 def test_the_checks_catch_a_false_line(check, line, message):
     mistakes = check(TRUE_LINES + "\n" + line + "\n")
     assert len(mistakes) == 1 and message in mistakes[0], mistakes
+
+
+# --- the README stays a front door -------------------------------------------------------------------------------
+
+README = REPO / "README.md"
+FRONT_DOOR_BYTES = 80_000  # about a quarter of an hour's read; the reference lives in docs/
+FRONT_DOOR_LINE = 400  # characters: a longer line outside a code block is a paragraph on one line
+# The one long line kept whole: the `make test` row each landing rewrites with its figures, load and code; its
+# history belongs in docs/measurements.md, so it too has a cap.
+LONG_LINES_KEPT = ("| `make test` from a fresh clone through `.ci/run`",)
+LONG_LINE_KEPT_CAP = 2_000
+FRONT_DOOR_SECTIONS = (
+    "Two commands",
+    "For each user",
+    "The flow",
+    "The data contract",
+    "Command line",
+    "Exit codes",
+    "What bad input gets",
+    "Models and their quality",
+    "The Spark engine",
+    "Measured speed and memory",
+    "Known limits",
+    "Tests",
+    "License",
+)
+
+
+def front_door_mistakes(text: str) -> list[str]:
+    """What makes a README a reference instead of a front door: its size, a paragraph written on one line outside
+    a code block, a section a new user looks for missing, a page of docs/ it does not link to."""
+    found = []
+    if (size := len(text.encode("utf-8"))) > FRONT_DOOR_BYTES:
+        found.append(f"{size:,} bytes, over {FRONT_DOOR_BYTES:,}: move the detail to docs/")
+    fenced = False
+    for number, line in enumerate(text.splitlines(), 1):
+        cap = LONG_LINE_KEPT_CAP if line.startswith(LONG_LINES_KEPT) else FRONT_DOOR_LINE
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and len(line) > cap:
+            found.append(f"{number}: {len(line):,} characters on one line (over {cap:,}): {line[:50]}")
+    headings = set(re.findall(r"^## (.+?)\s*$", text, flags=re.M))
+    found += [f"no section `## {name}`" for name in FRONT_DOOR_SECTIONS if name not in headings]
+    pages = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "docs").glob("*.md"))
+    found += [f"no link to {page}" for page in pages if f"]({page}" not in text]
+    return found
+
+
+def test_the_readme_stays_a_front_door():
+    mistakes = front_door_mistakes(README.read_text(encoding="utf-8"))
+    assert not mistakes, "README.md is no longer a front door:\n" + "\n".join(mistakes)
+
+
+def test_the_front_door_check_catches_a_paragraph_on_one_line_and_a_reference_grown_back():
+    text = README.read_text(encoding="utf-8")
+    cell = "| a bad input | " + "what it gets, and what it got before, round after round; " * 8 + "|"
+    long_line = front_door_mistakes(text + "\n" + cell + "\n")
+    assert len(long_line) == 1 and "characters on one line" in long_line[0], long_line
+    assert front_door_mistakes(text + "\n```\n" + cell + "\n```\n") == []  # a code block may hold a long line
+    grown = front_door_mistakes(text + "\n" + "A note of the latest round.\n" * 3_000)
+    assert len(grown) == 1 and "move the detail to docs/" in grown[0], grown
+    renamed = front_door_mistakes(text.replace("## Known limits", "## Limits"))
+    assert renamed == ["no section `## Known limits`"], renamed
+    assert front_door_mistakes(text.replace("## The Spark engine", "## Spark")) == [
+        "no section `## The Spark engine`"
+    ]
+    test_row = next(line for line in text.splitlines() if line.startswith(LONG_LINES_KEPT))
+    grown_row = front_door_mistakes(text.replace(test_row, test_row + " history of the landing before;" * 80))
+    assert len(grown_row) == 1 and "characters on one line (over 2,000)" in grown_row[0], grown_row

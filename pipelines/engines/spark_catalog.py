@@ -290,7 +290,7 @@ def catalog_sources(spark: SparkSession, tables: Mapping[str, CatalogName]) -> d
             f"--tables: the session's catalog ({where}, current database {current!r}) has no table or view "
             f"{', '.join(missing)}: check the names (SHOW TABLES IN the database) and that this Spark session "
             "reaches your metastore (spark.sql.catalogImplementation=hive and hive.metastore.uris, or your "
-            "platform's catalog settings: README, Spark engine)"
+            'platform\'s catalog settings: docs/spark.md, "Catalog tables")'
         )
     return {table: Source(name.shown, "catalog", catalog=name.quoted) for table, name in tables.items()}
 

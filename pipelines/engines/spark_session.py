@@ -207,7 +207,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         cluster it must name an interpreter that exists on every worker with the project's dependencies;
       - the project on the executors' path: the directory holding `features/`, `models/`, `pipelines/` is put
         first on their `PYTHONPATH` (`spark.executorEnv.PYTHONPATH`): enough when the workers see the same path
-        (one machine, a shared file system, the same image); else install the project on the workers (README
+        (one machine, a shared file system, the same image); else install the project on the workers (docs/spark.md,
         "Running on a cluster"; `--py-files` does not work: numba's kernel cache needs the source files on disk);
       - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g, checked by `driver_memory`; in local mode
         the driver JVM is also the executor), effective when this function launches the JVM; no limit on the
@@ -345,8 +345,8 @@ def standalone_cluster(
     bound to 127.0.0.1 on free ports, with `cores` cores and `memory` for executors on the worker; logs and the
     worker's directory under `workdir`. Yields once the worker is registered (the master's JSON at its web UI),
     stops both, with their executors, on exit, also after a failure or a SIGTERM. Used by the tests and
-    `bench/score_spark.py`; on a real cluster the same two classes run on separate machines (README "Running on a
-    cluster").
+    `bench/score_spark.py`; on a real cluster the same two classes run on separate machines (docs/spark.md, "Running
+    on a cluster").
 
     The master's REST submission server is off; the daemons' heaps are small (`SPARK_DAEMON_MEMORY`, 256m)."""
     require_spark()

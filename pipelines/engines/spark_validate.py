@@ -9,8 +9,8 @@ driver's tables with the whole tables' per-day counts summed as they streamed (`
 times the driver keeps not found by Spark (`SparkTables.latest_events`, `event_days`), in the same session.
 
 What reaches the driver: what the scoring load streams, nothing more (every accepted row passes once, a sorted
-partition at a time, and is kept only in the columns the driver's notes read: README "What still reaches the
-driver"). pyspark is imported only here, when `--engine spark` is asked for.
+partition at a time, and is kept only in the columns the driver's notes read: docs/spark.md, "What still reaches
+the driver"). pyspark is imported only here, when `--engine spark` is asked for.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ _TICKETS = pd.DataFrame(
         "satisfaction": ["7", "9", "10", "2"],  # rated 1-10
     }
 )
-#: One input per column-level stop of the pandas loader (README "What bad input gets"), and the start of its message.
+#: One input per column-level stop of the pandas loader (docs/bad-input.md, "What bad input gets"), and the start of its message.
 STOPS = {
     "amounts-negative": (
         dict(orders=_ORD.assign(revenue=["-10", "-20.5", "-30", "40", "-50", "-60"]), customers=_CUST),

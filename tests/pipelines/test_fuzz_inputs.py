@@ -105,7 +105,7 @@ def test_the_harness_reports_a_traceback_a_hang_and_a_broken_count(demo_sets, tm
 
 
 def test_the_harness_runs_as_a_script_its_folder_first_on_the_path():
-    """`python bench/fuzz_inputs.py ...` (as the README names it) puts bench/ first on sys.path, where
+    """`python bench/fuzz_inputs.py ...` (as docs/tests.md names it) puts bench/ first on sys.path, where
     bench/features.py would hide the `features` package: the harness orders the path itself (was: every case
     `ModuleNotFoundError: No module named 'features.contract'; 'features' is not a package`)."""
     import subprocess

@@ -244,7 +244,7 @@ def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
     )
     assert spark_info | {"seconds": 0} == pandas_info | {"seconds": 0}
     assert read_profile_inputs(spark_file, cli_run.manifest["run_id"]).index.is_unique
-    # session-independent counts of this run's Spark jobs (README "Spark engine"): the load's (the counts, the
+    # session-independent counts of this run's Spark jobs (docs/spark.md): the load's (the counts, the
     # orders' rejects written, the accepted rows: one collect per table, issue 11) and the scoring's (the features with each bucket's first row;
     # the tiers' cut points: the sorted partitions' sizes, the rows at the needed ranks, no range sample for the
     # one partition of a small input; the scores with their tiers)
