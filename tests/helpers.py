@@ -1,4 +1,5 @@
-"""Helpers several test files use, written once here instead of copied into each: a raw orders table, a data
+"""Helpers several test files use, written once here instead of copied into each: a raw orders table, a
+two-orders-a-day company's orders and tickets, a data
 directory of CSV tables, a console that records, `cvp` through typer's test runner, the manifest beside an output, a
 config file from YAML text, the checks that a secret was shown nowhere, and the guards that put MLflow's URIs and the
 process's CPUs back after a test."""
@@ -31,6 +32,31 @@ def raw_orders(n: int = 6, first_day: int = 1, revenue: str = "10") -> pd.DataFr
             "revenue": [revenue] * n,
         }
     )
+
+
+def two_orders_a_day(tickets_until: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small company's orders and tickets as read from text files: two orders a day over 2022-2023 (1,460, of
+    customers C0..C39, `O<day>-<k>` at 10:00 and 11:00, 25.00 each) and a ticket a day (T0.., 30 minutes of
+    effort, 09:00) until `tickets_until` (a day of 2022-2023: before the orders' end, an export that stopped)."""
+    days = pd.date_range("2022-01-01", "2023-12-31", freq="D")
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}-{k}" for i in range(len(days)) for k in range(2)],
+            "customer_id": [f"C{(i + k) % 40}" for i in range(len(days)) for k in range(2)],
+            "ordered_at": [f"{d.date()} 1{k}:00" for d in days for k in range(2)],
+            "revenue": "25.00",
+        }
+    )
+    ticket_days = days[days <= tickets_until]
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(len(ticket_days))],
+            "customer_id": [f"C{i % 40}" for i in range(len(ticket_days))],
+            "opened_at": [f"{d.date()} 09:00" for d in ticket_days],
+            "effort_minutes": "30",
+        }
+    )
+    return orders, tickets
 
 
 #: A cell an unexpected error quotes (`fail_parsing_revenue`): it must never reach a message.

@@ -344,6 +344,27 @@ def default_scores(trained, tmp_path_factory, request) -> ScoredEnv:
     return scored
 
 
+#: What `other_code_scores` makes `pipelines.code_version.code_version` say changed since the model's training: our
+#: feature code and package (seam round 8b) and a library (seam round 30).
+OTHER_CODE = {"features_sha256": "0" * 64, "package": "0.2.0", "numpy": "1.0.0"}
+
+
+@pytest.fixture(scope="session")
+def other_code_scores(trained, tmp_path_factory) -> tuple[Any, str]:
+    """`score_trained` run once on the `trained` fixture by code other than the model's (`OTHER_CODE`): its
+    `ScoreRun` and what it printed (a console that never wraps), read by the tests of a model scored by other
+    feature code or libraries (was: each of `test_seam_round8b.py` and `test_seam_round30.py` scored its own)."""
+    import pipelines.code_version as code
+    from tests.helpers import quiet
+    from tests.pipelines.score_helpers import score_trained
+
+    now, console = code.code_version(), quiet(width=None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(code, "code_version", lambda: now | OTHER_CODE)
+        run = score_trained(trained, tmp_path_factory.mktemp("other-code") / "s.parquet", console=console)
+    return run, console.file.getvalue()
+
+
 @pytest.fixture(scope="session")
 def mid_month_scores(trained, tmp_path_factory) -> Path:
     """`cvp score`'s job on the `trained` fixture as `default_scores` but as of 2025-01-15: another run of the same

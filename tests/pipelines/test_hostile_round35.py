@@ -13,28 +13,12 @@ import pytest
 from rich.console import Console
 
 from features.validation import StructuralError
+from tests.helpers import two_orders_a_day
 
 
 def _write_orders_and_tickets(data, tickets_until: str) -> None:
     """Two orders a day over 2022-2023 (1,460) and a ticket a day until `tickets_until`, as CSV tables."""
-    days = pd.date_range("2022-01-01", "2023-12-31", freq="D")
-    orders = pd.DataFrame(
-        {
-            "order_id": [f"O{i}-{k}" for i in range(len(days)) for k in range(2)],
-            "customer_id": [f"C{(i + k) % 40}" for i in range(len(days)) for k in range(2)],
-            "ordered_at": [f"{d.date()} 1{k}:00" for d in days for k in range(2)],
-            "revenue": "25.00",
-        }
-    )
-    ticket_days = days[days <= tickets_until]
-    tickets = pd.DataFrame(
-        {
-            "ticket_id": [f"T{i}" for i in range(len(ticket_days))],
-            "customer_id": [f"C{i % 40}" for i in range(len(ticket_days))],
-            "opened_at": [f"{d.date()} 09:00" for d in ticket_days],
-            "effort_minutes": "30",
-        }
-    )
+    orders, tickets = two_orders_a_day(tickets_until)
     data.mkdir(exist_ok=True)
     orders.to_csv(data / "orders.csv", index=False)
     tickets.to_csv(data / "tickets.csv", index=False)

@@ -54,10 +54,13 @@ def test_a_library_upgraded_since_training_is_said(default_scores):
     assert code_difference(older, now) is None
 
 
-def test_a_library_upgraded_since_training_is_said_by_the_run(trained, tmp_path, monkeypatch):
+def test_a_library_upgraded_since_training_is_said_by_the_run(
+    trained, other_code_scores, tmp_path, monkeypatch
+):
     """The scoring path of the case above (review of round 30: only `code_difference` was called): numpy 1.0.0 in
     this installation, the model trained under another; `--strict` refuses before the data is read, naming it;
-    without `--strict` the run scores and its manifest's warnings hold it."""
+    without `--strict` the run scores and its manifest's warnings hold it (the session's `other_code_scores`:
+    numpy 1.0.0, and the feature code of `test_seam_round8b.py`)."""
     import numpy
     import pytest
 
@@ -72,7 +75,7 @@ def test_a_library_upgraded_since_training_is_said_by_the_run(trained, tmp_path,
         score_trained(trained, tmp_path / "strict" / "scores.parquet", strict=True)
     assert said in str(refused.value)
     assert not (tmp_path / "strict" / "scores.parquet").exists()
-    run = score_trained(trained, tmp_path / "scores.parquet")
+    run, _ = other_code_scores
     assert run.manifest["code_difference"] and said in run.manifest["code_difference"]
     assert any(said in w for w in run.manifest["warnings"]), run.manifest["warnings"]
 

@@ -203,24 +203,22 @@ def test_the_same_version_number_from_another_registry_is_a_changed_model(
 
 
 def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
-    trained, default_scores, tmp_path, monkeypatch
+    trained, default_scores, other_code_scores, tmp_path, monkeypatch
 ):
     """A model pickles its boosters, not the code that computes its features: scored after a release changed
     `features/` (or `models/`), its features may be computed otherwise than in training. The model records the
     code it was trained with (`data.code`), every run the code that scored it (`code_version`); other code is a
     warning and `code_difference` in the manifest, and `--strict` refuses (was: nothing recorded on either side,
-    scored without a word)."""
+    scored without a word). The run is the session's `other_code_scores` (other feature code and package, and
+    the library of `test_seam_round30.py`)."""
     import pipelines.code_version as code
-    from tests.helpers import quiet
     from tests.pipelines.score_helpers import score_trained
 
     now = code.code_version()
     assert default_scores.run.manifest["model_settings"]["data"]["code"] == now
     assert default_scores.run.manifest["code_version"] == now
     assert default_scores.run.manifest["code_difference"] is None
-    monkeypatch.setattr(code, "code_version", lambda: now | {"features_sha256": "0" * 64, "package": "0.2.0"})
-    console = quiet(width=None)
-    run = score_trained(trained, tmp_path / "s.parquet", console=console)
+    run, printed = other_code_scores
     said = "the model was trained with other feature or model code than this run's (package"
     assert (
         said in run.manifest["code_difference"] and "features code sha256" in run.manifest["code_difference"]
@@ -230,8 +228,9 @@ def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
     assert any(w.startswith(said) for w in run.manifest["warnings"]), run.manifest["warnings"]
     drift = run.manifest["drift"]["drifted_features"]
     assert not drift or any(w.startswith("drift above PSI") for w in run.manifest["warnings"])
-    printed = " ".join(console.file.getvalue().split())
+    printed = " ".join(printed.split())
     assert all(" ".join(w.split()) in printed for w in run.manifest["warnings"])  # what was printed, listed
+    monkeypatch.setattr(code, "code_version", lambda: now | {"features_sha256": "0" * 64, "package": "0.2.0"})
     with pytest.raises(StructuralError, match=r"other feature or model code .*--strict refuses"):
         score_trained(trained, tmp_path / "strict.parquet", strict=True)
     assert not (tmp_path / "strict.parquet").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import cvp
+from tests.helpers import cvp, two_orders_a_day
 from tests.pipelines.spark_input_cases import _reject_files
 
 
@@ -18,28 +18,11 @@ def _write_export(data: Path, negative_orders: int = 0) -> None:
     `jobs.say_export_stops`), with a few bad rows: an unparseable revenue, an undated order, an order id twice, a
     ticket's effort that is no number. `negative_orders`: that many orders with a negative revenue, from 1% of the
     orders a structural stop (refunds as negative orders?) judged on the summed masks."""
-    days = pd.date_range("2022-01-01", "2023-12-31", freq="D")
-    orders = pd.DataFrame(
-        {
-            "order_id": [f"O{i}-{k}" for i in range(len(days)) for k in range(2)],
-            "customer_id": [f"C{(i + k) % 40}" for i in range(len(days)) for k in range(2)],
-            "ordered_at": [f"{d.date()} 1{k}:00" for d in days for k in range(2)],
-            "revenue": "25.00",
-        }
-    )
+    orders, tickets = two_orders_a_day(tickets_until="2022-12-31")
     orders.loc[5, "revenue"] = "abc"
     orders.loc[9, "ordered_at"] = "not a date"
     orders.loc[13, "order_id"] = orders.loc[12, "order_id"]
     orders.loc[100 : 99 + negative_orders, "revenue"] = "-25.00"
-    ticket_days = days[days <= "2022-12-31"]
-    tickets = pd.DataFrame(
-        {
-            "ticket_id": [f"T{i}" for i in range(len(ticket_days))],
-            "customer_id": [f"C{i % 40}" for i in range(len(ticket_days))],
-            "opened_at": [f"{d.date()} 09:00" for d in ticket_days],
-            "effort_minutes": "30",
-        }
-    )
     tickets.loc[7, "effort_minutes"] = "half an hour"
     customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(40)], "segment": "SMB"})
     data.mkdir(parents=True, exist_ok=True)
