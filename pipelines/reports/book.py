@@ -138,8 +138,10 @@ def book_frame(
             "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
             "Why this tier": [r["tier_reason"] for r in rows],
             "What to do": [r["action"] for r in rows],
-            "Why this value": _joined([[x["text"] for x in r["value_reasons"]] for r in rows]),
-            "Why this risk of leaving": _joined([[x["text"] for x in r["churn_reasons"]] for r in rows]),
+            "Why this value": _joined([[_plain(x["text"]) for x in r["value_reasons"]] for r in rows]),
+            "Why this risk of leaving": _joined(
+                [[_plain(x["text"]) for x in r["churn_reasons"]] for r in rows]
+            ),
             "Watch out": _joined([[_plain(f) for f in r["flags"]] for r in rows]),
             "Status": "scored",
             "Why no score": "",

@@ -307,7 +307,7 @@ def build_reports(
                 book["csv"] = csv_name(path.name)
                 words = {"currency": config.currency, "next_period": next_period, "within": within}
                 every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []))
-                write_frame(every, path.parent / book["csv"])
+                write_frame(every, path.parent / book["csv"], byte_order_mark=True)  # opened by double-click
             return env.get_template("manager.html.j2").render(
                 **common,
                 **extra,

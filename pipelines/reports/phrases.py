@@ -138,6 +138,52 @@ def to_date(text: str) -> str:
     return text.replace(" before the cutoff", " to date")
 
 
+#: What follows a reason's subject in its sentence (`models.reason_text`: "... raises expected profit by about 30 EUR").
+_REASON_VERB = re.compile(r" (?:raises|lowers|raise|lower) (?:expected profit|churn risk) by ")
+#: A new customer's reason naming one of their categories (`models.lookalike._reason_words`: "acquisition channel:
+#: <value> (raises the chance)").
+_LOOKALIKE_CATEGORY = re.compile(
+    r"^(?P<label>[^:]+: )(?P<value>.+)(?P<rest> \((?:raises|lowers) the chance\))$", re.S
+)
+
+
+def _with_value_isolated(text: str, start: int, end: int) -> Markup:
+    return Markup("{}{}{}").format(text[:start], isolated(text[start:end]), text[end:])
+
+
+def reason_isolated(text: str, feature: object) -> Markup:
+    """A reason sentence as a page shows it (`to_date`), a category from the data inside it isolated (`isolated`;
+    round 38, was bare: "having come through <a right-to-left channel> lowers expected profit by about 30 EUR"
+    showed the amount and the words beside it inside the channel's run). The value is found by the registry's
+    words of the reason's feature (`features.registry.reason_words`, "having come through {value}"): after their
+    words before the value, up to the last verb of the sentence; a sentence of other words is escaped as it is."""
+    from features.registry import feature_spec, reason_words
+
+    said = BIDI_CONTROLS.sub("", to_date(text))  # markup from here: `pages._plain_text` does not see it
+    try:
+        is_category = feature_spec(str(feature)).dtype == "category"
+    except KeyError:
+        is_category = False
+    if is_category:
+        before, _, after = reason_words(str(feature))[0].phrase.partition("{value}")
+        ends = [m.start() for m in _REASON_VERB.finditer(said, len(before))]
+        if said.startswith(before) and ends and said[: ends[-1]].endswith(after):
+            end = ends[-1] - len(after)
+            if end > len(before):
+                return _with_value_isolated(said, len(before), end)
+    return Markup("{}").format(said)
+
+
+def lookalike_reason_isolated(text: str) -> Markup:
+    """A new customer's reason as a page shows it, the category it names isolated ("acquisition channel: <value>
+    (raises the chance)"; round 38, was bare); other reasons escaped as they are."""
+    said = BIDI_CONTROLS.sub("", to_date(text))  # markup from here: `pages._plain_text` does not see it
+    m = _LOOKALIKE_CATEGORY.match(said)
+    if m is None:
+        return Markup("{}").format(said)
+    return _with_value_isolated(said, m.start("value"), m.end("value"))
+
+
 BASE_WORDS = "A typical customer: where every customer starts before their own figures"
 
 

@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import feature_label, horizon_phrases, is_blank, money, pct, to_date
+from pipelines.reports.phrases import (
+    feature_label,
+    horizon_phrases,
+    is_blank,
+    lookalike_reason_isolated,
+    money,
+    pct,
+    to_date,
+)
 from pipelines.reports.views import manager_ids
 
 
@@ -332,7 +340,9 @@ def new_customer_rows(
                 else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
                 "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
-                "reasons": [to_date(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])],
+                "reasons": [
+                    lookalike_reason_isolated(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])
+                ],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
             }
             for r in sub.to_dict("records")
