@@ -37,29 +37,44 @@ def csv_name(page_name: str) -> str:
     return f"{Path(page_name).stem}-customers.csv"
 
 
+def needs_action(row: dict[str, Any]) -> bool:
+    """A customer to get in touch with first: a great customer flagged at risk of leaving (`at_risk`), or any
+    other customer worth keeping (not a problem customer, a positive expected value) whose risk of leaving is shown
+    in red (`report.high_churn_prob`; round 38, was: the `at_risk` flag only, so a good customer likely to leave
+    was in their tier's list by value only, often past the cut)."""
+    return bool(row["at_risk"]) or (
+        bool(row["churn_high"]) and row["tier"] != _LOSSES_FIRST and row["amount"] > 0
+    )
+
+
 def page_groups(
     rows: list[dict[str, Any]],
     tiers: list[str],
     config: ReportConfig,
     not_scored: Sequence[dict[str, str]] = (),
+    new: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Which of a manager's customers their page lists, in groups: all of them in one group up to
-    `report.page_all_customers_up_to`; above it, those at risk of leaving first (the `at_risk` flag: great
-    customers likely to leave), then each tier's first `report.page_customers_per_tier` not listed above (the most
-    valuable first; problem customers the largest loss first). `cut`: the page leaves some out (the CSV holds
-    all). Each group: key, tier (or ""), rows, total (the customers of its kind), more (left out of it).
-    `not_scored`: the page's customers without a score (`views.status_rows`), counted in the book's size; a cut
-    page lists the first `page_customers_per_tier` of them (`not_scored`; `not_scored_more` left out)."""
-    not_scored = list(not_scored)
-    if len(rows) + len(not_scored) <= config.page_all_customers_up_to:
+    `report.page_all_customers_up_to`; above it, those who need action first (`needs_action`, the most valuable
+    first), then each tier's first `report.page_customers_per_tier` not listed above (the most valuable first;
+    problem customers the largest loss first). `cut`: the page leaves some out (the CSV holds all). Each group:
+    key, tier (or ""), rows, total (the customers of its kind), more (left out of it). `not_scored`: the page's
+    customers without a score (`views.status_rows`), and `new`: their new customers
+    (`profile_section.new_customer_rows`), counted in the book's size; a cut page lists the first
+    `page_customers_per_tier` of each (`not_scored`, `new`; `not_scored_more`, `new_more` left out; round 38, was:
+    every new customer on the page and none in the CSV)."""
+    not_scored, new = list(not_scored), list(new)
+    if len(rows) + len(not_scored) + len(new) <= config.page_all_customers_up_to:
         return {
             "cut": False,
             "groups": [{"key": "all", "tier": "", "rows": rows, "total": len(rows), "more": 0}],
             "not_scored": not_scored,
             "not_scored_more": 0,
+            "new": new,
+            "new_more": 0,
         }
     n = config.page_customers_per_tier
-    need = [r for r in rows if r["at_risk"]]
+    need = [r for r in rows if needs_action(r)]
     groups = [
         {
             "key": "need-action",
@@ -94,6 +109,8 @@ def page_groups(
         "groups": [g for g in groups if g["total"]],
         "not_scored": not_scored[:n],
         "not_scored_more": max(len(not_scored) - n, 0),
+        "new": new[:n],
+        "new_more": max(len(new) - n, 0),
     }
 
 
@@ -109,9 +126,12 @@ def book_frame(
     interval: Interval,
     words: dict[str, str],
     not_scored: Sequence[dict[str, str]] = (),
+    new: Sequence[dict[str, Any]] = (),
 ) -> pd.DataFrame:
-    """Every customer of a page's `rows` (their order), then those without a score (`not_scored`, with their
-    status and why), as the CSV beside the page: the page's figures as numbers (money in whole
+    """Every customer of a page's `rows` (their order), then their new customers (`new`, the most likely to
+    become great first: status `new`, the suggested tier, the lookalike model's expected value, its reasons and
+    what to do first), then those without a score (`not_scored`, with their status and why), as the CSV beside
+    the page: the page's figures as numbers (money in whole
     `words["currency"]`, the chance of leaving in percent) and its words. Columns are named in a manager's words,
     with their unit."""
     cur = words["currency"]
@@ -135,7 +155,7 @@ def book_frame(
             )
             .round(1)
             .to_numpy(),
-            "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
+            "At risk of leaving": ["yes" if needs_action(r) else "" for r in rows],
             "Why this tier": [r["tier_reason"] for r in rows],
             "What to do": [r["action"] for r in rows],
             "Why this value": _joined([[_plain(x["text"]) for x in r["value_reasons"]] for r in rows]),
@@ -147,6 +167,21 @@ def book_frame(
             "Why no score": "",
         }
     )
+    newcomers = pd.DataFrame(
+        {
+            "Customer": [r["customer_id"] for r in new],
+            "Name": [r["name"] for r in new],
+            "Tier": [r["tier"] for r in new],
+            f"Expected value, {words['next_period']} ({cur})": pd.array(
+                [r["amount"] for r in new], dtype="Float64"
+            ).round(0),
+            "What to do": [r["action"] for r in new],
+            "Why this value": _joined([[_plain(x) for x in r["reasons"]] for r in new]),
+            "Status": "new",
+            "Why no score": [f"new customer: {r['chance']} chance of becoming a top customer" for r in new],
+        },
+        dtype="object",
+    )
     others = pd.DataFrame(
         {
             "Customer": [r["customer_id"] for r in not_scored],
@@ -156,8 +191,8 @@ def book_frame(
         },
         dtype="object",
     )
-    if len(others):
-        every = pd.concat([scored, others], ignore_index=True)
+    if len(others) or len(newcomers):
+        every = pd.concat([scored, *(f for f in (newcomers, others) if len(f))], ignore_index=True)
         money_columns = [
             c for c in scored.columns if c.endswith(f"({cur})")
         ]  # whole amounts, blank without a score

@@ -63,6 +63,7 @@ from pipelines.reports.phrases import (
     left_company,
     money,
     page_banners,
+    pct,
     unseen_mine_line,
     unseen_profile_marks,
 )
@@ -228,6 +229,7 @@ def build_reports(
             "within": within,
             "next_period": next_period,
             "currency": config.currency,
+            "high_churn": pct(config.high_churn_prob),  # the red line of the risk of leaving
             "tier_colors": config.tier_colors,
             "interval_label": interval.label,
             "interval_coverage": coverage_phrase(interval.low_quantile, interval.high_quantile),
@@ -300,13 +302,14 @@ def build_reports(
                     }
                 )
             rows = customer_rows(sub, h, interval, config, within, show_names=True, registry=registry)
-            book = page_groups(rows, tiers, config, others.get(manager_id, []))
+            new = new_rows.get(manager_id, [])
+            book = page_groups(rows, tiers, config, others.get(manager_id, []), new)
             if book["cut"]:  # every customer in a CSV beside the page; the page lists who needs action first
                 from pipelines.io import write_frame  # the product's one CSV writer (formulas neutralised)
 
                 book["csv"] = csv_name(path.name)
                 words = {"currency": config.currency, "next_period": next_period, "within": within}
-                every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []))
+                every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []), new)
                 write_frame(every, path.parent / book["csv"], byte_order_mark=True)  # opened by double-click
             return env.get_template("manager.html.j2").render(
                 **common,
@@ -331,7 +334,8 @@ def build_reports(
                     gone.get(manager_id, no_gone),
                     moved_away.get(manager_id),
                 ),  # theirs only
-                new_customers=new_rows.get(manager_id, []),
+                new_customers=book["new"],
+                new_total=len(new),
                 unseen_mine=unseen_mine_line(
                     unseen, None if marks is None else int((sub["_unseen"] != "").sum())
                 ),

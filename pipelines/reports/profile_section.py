@@ -339,6 +339,9 @@ def new_customer_rows(
                 if is_blank(r["lookalike_prob_great"])
                 else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
+                "amount": None
+                if is_blank(r["lookalike_expected_value"])
+                else float(r["lookalike_expected_value"]),
                 "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
                 "reasons": [
                     lookalike_reason_isolated(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])

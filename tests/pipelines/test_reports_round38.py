@@ -1,0 +1,245 @@
+"""Round 38 (reports, for a non-technical account manager): every amount of a reason with its currency and a
+category inside a reason isolated for right-to-left text; a capped page lists who needs action first (a good
+customer likely to leave too) and caps the new customers, the CSV beside it holding every one of the manager's
+customers (the new ones too) and opening in a spreadsheet by double-click (UTF-8 byte-order mark); the team page's
+drivers and separators say the currency in each cell.
+
+Was: "1,015 gross margin in the last 90 days" (the registry's phrase without the currency); "having come through
+<a right-to-left channel> lowers expected profit by about 30 EUR" with the channel bare in the sentence; the
+`at_risk` flag (great customers) alone first on a capped page; every new customer on a capped page and none in its
+CSV; "+120" in the drivers' cells; "within active_within_days" in a description.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.config import load_config
+from pipelines.reports import build_reports
+from tests.pipelines.report_fixtures import demo_report_inputs
+
+CONFIG = load_config()
+REPORT = CONFIG.report
+RTL = "שרה לוי"
+
+
+def _config(**changes: Any) -> Any:
+    from pipelines.reports.config import ReportConfig
+
+    return ReportConfig(**{**REPORT.model_dump(), **changes})
+
+
+def _build(data: dict[str, Any], out: Path, config: Any = REPORT) -> Any:
+    return build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"],
+        out,
+        config,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+
+
+# --- 1. reasons: the currency, a category isolated, a setting in words ---------------------------------------------
+
+
+def test_a_reasons_amount_says_its_currency() -> None:
+    from features.registry import describe_value
+
+    assert describe_value("profit_margin_90d", 1015.2, "EUR") == "1,015 EUR gross margin in the last 90 days"
+    assert describe_value("profit_margin_trend_90d", -15.0, "USD").startswith("margin changed by -15 USD ")
+    assert (
+        describe_value("orders_count_90d", 3, "EUR") == "3 orders in the last 90 days"
+    )  # no amount of money
+    data = demo_report_inputs(30, 2, seed=2)
+    said = " ".join(data["scores"]["value_reason_1"])
+    money = re.findall(
+        r"-?[\d,]+ (?:EUR )?(?:gross margin|revenue|net profit|in discounts|cost to serve)", said
+    )
+    assert money and all(" EUR " in m for m in money)
+
+
+def test_a_description_names_its_setting_in_words_with_its_value() -> None:
+    from features.registry import feature_registry
+
+    text = feature_registry(CONFIG.features)["referral_active_referred"].description
+    assert "active_within_days" not in text
+    assert f"{CONFIG.features.active_within_days:,} days" in text
+
+
+def test_a_category_inside_a_reason_is_isolated() -> None:
+    from models.lookalike import _reason_words
+    from pipelines.reports.phrases import lookalike_reason_isolated, reason_isolated
+
+    said = reason_isolated(
+        f"having come through {RTL}\u202e lowers expected profit by about 30 EUR, together with the other "
+        "profile details",
+        "profile_acquisition_channel",
+    )
+    assert str(said) == (
+        f'having come through <span class="who">{RTL}</span> lowers expected profit by about 30 EUR, together '
+        "with the other profile details"
+    )
+    segment = reason_isolated(
+        "being in the a lowers b segment raises churn risk by about 2 points", "profile_segment"
+    )
+    assert (
+        str(segment)
+        == 'being in the <span class="who">a lowers b</span> segment raises churn risk by about 2 points'
+    )
+    # other reasons: escaped as they are, the period in a manager's words
+    plain = reason_isolated("<b>1,015 EUR</b> net profit before the cutoff raises ...", "profit_net_lifetime")
+    assert str(plain) == "&lt;b&gt;1,015 EUR&lt;/b&gt; net profit to date raises ..."
+    # a new customer's reason, as the lookalike model words it
+    text = _reason_words("acquisition_channel", RTL, 0.3, "EUR")
+    assert str(lookalike_reason_isolated(text)) == (
+        f'acquisition channel: <span class="who">{RTL}</span> (raises the chance)'
+    )
+    first = _reason_words("early_first_order_value", 1240.0, 0.3, "EUR")
+    assert str(lookalike_reason_isolated(first)) == first
+
+
+def test_the_pages_isolate_a_category_in_a_reason(tmp_path: Path) -> None:
+    data = demo_report_inputs(40, 2, seed=4)
+    scores = data["scores"].copy()
+    scores["value_reason_1"] = f"having come through {RTL} lowers expected profit by about 30 EUR"
+    scores["value_reason_feature_1"] = "profile_acquisition_channel"
+    data["scores"] = scores
+    paths = _build(data, tmp_path / "reports")
+    html = paths.managers["AM001"].read_text(encoding="utf-8")
+    assert f'having come through <span class="who">{RTL}</span> lowers' in html
+    assert f"through {RTL} lowers" not in html
+
+
+# --- 2. a capped page: who needs action first, the new customers capped and in the CSV ------------------------------
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory) -> dict[str, Any]:
+    data = demo_report_inputs(700, 2, seed=8)
+    scores = data["scores"].copy()
+    mine = (scores["account_manager_id"] == "AM001").to_numpy()
+    # good customers likely to leave, not flagged (the flag is the great tier's)
+    good = np.flatnonzero(mine & (scores["tier"] == "good").to_numpy())[:6]
+    scores.loc[good, "pred_churn_prob_365d"] = 0.8
+    scores.loc[good, "flags"] = ""
+    scores.loc[good, "pred_value_365d"] = 5e6 + np.arange(len(good))  # worth more than anyone
+    scores["status"], scores["status_reason"] = "scored", ""
+    new = np.flatnonzero(mine)[-40:]  # 40 new customers of AM001, scored by the lookalike model
+    scores["tier"] = scores["tier"].astype("object")
+    scores.loc[new, ["status", "status_reason"]] = ["new", "signed up 12 days ago"]
+    scores.loc[new, ["pred_value_365d", "pred_churn_prob_365d"]] = float("nan")
+    scores.loc[new, "tier"] = None
+    scores["lookalike_prob_great"] = np.where(
+        np.isin(np.arange(len(scores)), new), np.linspace(0.9, 0.1, len(scores)), np.nan
+    )
+    scores["lookalike_expected_value"] = np.where(np.isin(np.arange(len(scores)), new), 812.4, np.nan)
+    scores["lookalike_reason_1"] = pd.Series(
+        [f"acquisition channel: {RTL} (raises the chance)"] * len(scores)
+    ).where(np.isin(np.arange(len(scores)), new))
+    scores["provisional_tier"] = pd.Series(["good (provisional)"] * len(scores)).where(
+        np.isin(np.arange(len(scores)), new)
+    )
+    data["scores"] = scores
+    out = tmp_path_factory.mktemp("book38") / "reports"
+    config = _config(page_all_customers_up_to=100, page_customers_per_tier=10)
+    return {
+        "data": data,
+        "paths": _build(data, out, config),
+        "out": out,
+        "good": scores.loc[good, "customer_id"].tolist(),
+        "new": scores.loc[new, "customer_id"].tolist(),
+    }
+
+
+def test_a_capped_page_lists_a_good_customer_likely_to_leave_first(capped: dict[str, Any]) -> None:
+    html = capped["paths"].managers["AM001"].read_text(encoding="utf-8")
+    listed = re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', html)
+    # the most valuable of those likely to leave first: the six good ones (was: in the good tier's list only)
+    assert listed[:6] == capped["good"][::-1]
+    assert "Likely to leave: get in touch first" in html
+    book = pd.read_csv(capped["out"] / "manager-AM001-customers.csv", dtype=str, keep_default_na=False)
+    flagged = set(book.loc[book["At risk of leaving"] == "yes", "Customer"])
+    assert set(capped["good"]) <= flagged
+
+
+def test_a_capped_page_caps_the_new_customers_and_the_csv_holds_them(capped: dict[str, Any]) -> None:
+    html = capped["paths"].managers["AM001"].read_text(encoding="utf-8")
+    section = re.search(r'<section id="new-customers">(.*?)</section>', html, re.S)
+    assert section is not None
+    shown = re.findall(r'<tr data-customer-id="([^"]+)"', section[1])
+    assert len(shown) == 10  # was: all 40
+    assert "Your new customers (40)" in section[1] and "manager-AM001-customers.csv" in section[1]
+    assert f'acquisition channel: <span class="who">{RTL}</span> (raises the chance)' in section[1]
+    path = capped["out"] / "manager-AM001-customers.csv"
+    book = pd.read_csv(path, dtype=str, keep_default_na=False)
+    scores = capped["data"]["scores"]
+    assert sorted(book["Customer"]) == sorted(
+        scores.loc[scores["account_manager_id"] == "AM001", "customer_id"]
+    )
+    new = book[book["Status"] == "new"]
+    assert sorted(new["Customer"]) == sorted(capped["new"])  # was: none of them
+    assert set(new["Expected value, next 12 months (EUR)"]) == {"812"}
+    assert set(new["Tier"]) == {"good (provisional)"}
+    assert (new.index > book.index[book["Status"] == "scored"].max()).all()  # after the scored ones
+    # the CSV opens in a spreadsheet by double-click: UTF-8 with its byte-order mark (was: without)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and RTL.encode() in raw
+
+
+# --- 4. the team page's money cells -------------------------------------------------------------------------------
+
+
+def test_the_team_pages_drivers_and_separators_say_the_currency(capped: dict[str, Any]) -> None:
+    html = capped["paths"].index.read_text(encoding="utf-8")
+    tables = re.findall(r'<table class="drivers[^"]*">(.*?)</table>', html, re.S)
+    assert len(tables) >= 2
+    for table in tables:
+        cells = re.findall(r'<td class="num">([^<]*)</td>', table)
+        assert cells and all(c.endswith(" EUR") for c in cells if c), cells[:5]
+
+
+# --- 3. the formula check, vectorised: the same cells as the rule cell by cell ---------------------------------------
+
+
+def test_the_vectorised_formula_check_marks_the_cells_the_rule_marks() -> None:
+    """A refactor's guard (passes on main too): the Arrow path and the mixed-column path agree with the rule."""
+    from pipelines.csv_cells import _FORMULA_START, _PLAIN_NUMBER, neutralise_formulas
+
+    cells = [
+        "=1",
+        "-5",
+        "-1e5",
+        "+1 a",
+        "@a",
+        "\tb",
+        "\rc",
+        "x",
+        "",
+        None,
+        "-",
+        "+",
+        ".5",
+        "-.5e3",
+        "=",
+        "ש=1",
+    ]
+    mixed = [*cells, 1, 2.5, b"=y"]
+
+    def rule(v: Any) -> Any:
+        if isinstance(v, str) and v.startswith(_FORMULA_START) and not re.match(_PLAIN_NUMBER, v):
+            return "'" + v
+        return v
+
+    for column in (cells, mixed):
+        frame = pd.DataFrame({"a": pd.Series(column, dtype=object)})
+        got = neutralise_formulas(frame)["a"].tolist()
+        assert got == [rule(v) for v in column]
