@@ -49,7 +49,7 @@ from pipelines.reports.actions import (
     moved_away_by_owner,
     team_history,
 )
-from pipelines.reports.book import book_frame, csv_name, page_groups
+from pipelines.reports.book import book_frame, csv_name, needs_action, page_groups
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
@@ -319,7 +319,7 @@ def build_reports(
                 summary=tier_summary(sub, tiers, h, config),
                 n_customers=len(sub),
                 total_value=money(float(sub[value_col].sum()), config.currency),
-                at_risk=int(sub["_at_risk"].sum()),
+                at_risk=sum(needs_action(r) for r in rows),  # as the page's first list (was: the flag's count)
                 rows=rows,
                 book=book,
                 waterfalls=charts,
