@@ -319,7 +319,9 @@ def build_reports(
                 summary=tier_summary(sub, tiers, h, config),
                 n_customers=len(sub),
                 total_value=money(float(sub[value_col].sum()), config.currency),
-                at_risk=sum(needs_action(r) for r in rows),  # as the page's first list (was: the flag's count)
+                at_risk=sum(
+                    needs_action(r) for r in rows
+                ),  # as the page's first list (was: the flag's count)
                 rows=rows,
                 book=book,
                 waterfalls=charts,
