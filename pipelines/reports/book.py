@@ -17,6 +17,7 @@ import pandas as pd
 from pipelines.reports.columns import Interval
 from pipelines.reports.config import ReportConfig
 from pipelines.reports.phrases import BIDI_CONTROLS, css_token
+from pipelines.reports.views import has_flag
 
 #: the CSV's columns whose text comes from the data (names, ids, reasons and flags naming a category)
 _FROM_THE_DATA = (
@@ -37,14 +38,17 @@ def csv_name(page_name: str) -> str:
     return f"{Path(page_name).stem}-customers.csv"
 
 
-def needs_action(row: dict[str, Any]) -> bool:
-    """A customer to get in touch with first: a great customer flagged at risk of leaving (`at_risk`), or any
-    other customer worth keeping (not a problem customer, a positive expected value) whose risk of leaving is shown
-    in red (`report.high_churn_prob`; round 38, was: the `at_risk` flag only, so a good customer likely to leave
-    was in their tier's list by value only, often past the cut)."""
-    return bool(row["at_risk"]) or (
-        bool(row["churn_high"]) and row["tier"] != _LOSSES_FIRST and row["amount"] > 0
-    )
+def likely_to_leave(frame: pd.DataFrame, h: int, high_churn_prob: float) -> pd.Series:
+    """Who to get in touch with first, per scored customer (every page's count, a capped page's first list, the
+    CSV's "At risk of leaving"): a customer flagged at risk of leaving (the `at_risk` flag rule, great customers),
+    or any other customer worth keeping (not a problem customer, a positive expected value) whose risk of leaving
+    is shown in red (`report.high_churn_prob`). Round 38, was the flag alone: a good customer likely to leave was
+    in their tier's list by value only, often past a capped page's cut, and counted nowhere."""
+    flagged = has_flag(frame["flags"], "at_risk").astype(bool)
+    value = frame[f"pred_value_{h}d"].astype("float64")
+    red = frame[f"pred_churn_prob_{h}d"].astype("float64") >= high_churn_prob
+    keep = (frame["tier"].astype(str) != _LOSSES_FIRST) & (value > 0)
+    return flagged | (red & keep)
 
 
 def page_groups(
@@ -55,7 +59,7 @@ def page_groups(
     new: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Which of a manager's customers their page lists, in groups: all of them in one group up to
-    `report.page_all_customers_up_to`; above it, those who need action first (`needs_action`, the most valuable
+    `report.page_all_customers_up_to`; above it, those to get in touch with first (`likely_to_leave`, the most valuable
     first), then each tier's first `report.page_customers_per_tier` not listed above (the most valuable first;
     problem customers the largest loss first). `cut`: the page leaves some out (the CSV holds all). Each group:
     key, tier (or ""), rows, total (the customers of its kind), more (left out of it). `not_scored`: the page's
@@ -74,7 +78,7 @@ def page_groups(
             "new_more": 0,
         }
     n = config.page_customers_per_tier
-    need = [r for r in rows if needs_action(r)]
+    need = [r for r in rows if r["at_risk"]]
     groups = [
         {
             "key": "need-action",
@@ -155,7 +159,7 @@ def book_frame(
             )
             .round(1)
             .to_numpy(),
-            "At risk of leaving": ["yes" if needs_action(r) else "" for r in rows],
+            "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
             "Why this tier": [r["tier_reason"] for r in rows],
             "What to do": [r["action"] for r in rows],
             "Why this value": _joined([[_plain(x["text"]) for x in r["value_reasons"]] for r in rows]),

@@ -49,7 +49,7 @@ from pipelines.reports.actions import (
     moved_away_by_owner,
     team_history,
 )
-from pipelines.reports.book import book_frame, csv_name, needs_action, page_groups
+from pipelines.reports.book import book_frame, csv_name, likely_to_leave, page_groups
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
@@ -72,7 +72,6 @@ from pipelines.reports.views import (
     check_ids,
     check_scores,
     customer_rows,
-    has_flag,
     manager_directory,
     manager_link,
     prepare,
@@ -274,8 +273,7 @@ def build_reports(
         contrib.index = contrib.index.astype(str)
         source = WaterfallSource(contrib, registry)
         value_col = f"pred_value_{h}d"
-        at_risk = has_flag(frame["flags"], "at_risk")
-        frame = frame.assign(_at_risk=at_risk)
+        frame = frame.assign(_at_risk=likely_to_leave(frame, h, config.high_churn_prob))
         # customers whose profile holds a category unseen in training: marked on their manager's page, and a line
         # says how many of theirs (round 26, was: on the team page's model card only); None: not to be told
         unseen = model_card.get("unseen_values")
@@ -319,9 +317,7 @@ def build_reports(
                 summary=tier_summary(sub, tiers, h, config),
                 n_customers=len(sub),
                 total_value=money(float(sub[value_col].sum()), config.currency),
-                at_risk=sum(
-                    needs_action(r) for r in rows
-                ),  # as the page's first list (was: the flag's count)
+                at_risk=int(sub["_at_risk"].sum()),
                 rows=rows,
                 book=book,
                 waterfalls=charts,

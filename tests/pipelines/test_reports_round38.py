@@ -243,3 +243,27 @@ def test_the_vectorised_formula_check_marks_the_cells_the_rule_marks() -> None:
         frame = pd.DataFrame({"a": pd.Series(column, dtype=object)})
         got = neutralise_formulas(frame)["a"].tolist()
         assert got == [rule(v) for v in column]
+
+
+def test_every_page_counts_those_likely_to_leave_as_the_first_list(capped: dict[str, Any]) -> None:
+    """The manager's card, the team page's manager table and the capped page's first list: one count (was: the
+    great tier's flag on the cards, beside a longer list)."""
+    html = " ".join(capped["paths"].managers["AM001"].read_text(encoding="utf-8").split())
+    group = re.search(r"Likely to leave: get in touch first \(([\d,]+)\)", html)
+    card = re.search(
+        r'<div class="big">([\d,]+)</div><div class="label">likely to leave: get in touch first', html
+    )
+    assert group is not None and card is not None and group[1] == card[1]
+    team = " ".join(capped["paths"].index.read_text(encoding="utf-8").split())
+    row = re.search(r"AM001</span>.*?</tr>", team)
+    assert row is not None and f'<td class="num">{group[1]}</td></tr>' in row[0]
+
+
+def test_a_waterfalls_labels_fit_beside_the_chart(capped: dict[str, Any]) -> None:
+    """At most 40 characters in the 282 units left of the bars (was: 44 plus "…" in 242 units: "Share of the
+    company's revenue in the last …" ran past the chart's edge in chromium, "e of the company's ...")."""
+    html = capped["paths"].managers["AM001"].read_text(encoding="utf-8")
+    labels = re.findall(r'<text x="(\d+)" y="[\d.]+" text-anchor="end">([^<]*)</text>', html)
+    left = [(int(x), t) for x, t in labels if not re.match(r"^[+\-\d,]", t)]
+    assert left and all(len(t.replace("&#39;", "'")) <= 40 and x >= 282 for x, t in left), left[:3]
+    assert any(t.endswith("…") for _, t in left)
