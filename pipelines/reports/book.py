@@ -40,7 +40,7 @@ def csv_name(page_name: str) -> str:
 
 def likely_to_leave(frame: pd.DataFrame, h: int, high_churn_prob: float) -> pd.Series:
     """Who to get in touch with first, per scored customer (every page's count, a capped page's first list, the
-    CSV's "At risk of leaving"): a customer flagged at risk of leaving (the `at_risk` flag rule, great customers),
+    CSV's "Likely to leave"): a customer flagged at risk of leaving (the `at_risk` flag rule, great customers),
     or any other customer worth keeping (not a problem customer, a positive expected value) whose risk of leaving
     is shown in red (`report.high_churn_prob`). Round 38, was the flag alone: a good customer likely to leave was
     in their tier's list by value only, often past a capped page's cut, and counted nowhere."""
@@ -159,7 +159,7 @@ def book_frame(
             )
             .round(1)
             .to_numpy(),
-            "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
+            "Likely to leave": ["yes" if r["at_risk"] else "" for r in rows],
             "Why this tier": [r["tier_reason"] for r in rows],
             "What to do": [r["action"] for r in rows],
             "Why this value": _joined([[_plain(x["text"]) for x in r["value_reasons"]] for r in rows]),

@@ -167,7 +167,7 @@ def test_a_capped_page_lists_a_good_customer_likely_to_leave_first(capped: dict[
     assert listed[:6] == capped["good"][::-1]
     assert "Likely to leave: get in touch first" in html
     book = pd.read_csv(capped["out"] / "manager-AM001-customers.csv", dtype=str, keep_default_na=False)
-    flagged = set(book.loc[book["At risk of leaving"] == "yes", "Customer"])
+    flagged = set(book.loc[book["Likely to leave"] == "yes", "Customer"])
     assert set(capped["good"]) <= flagged
 
 
