@@ -267,3 +267,24 @@ def test_a_waterfalls_labels_fit_beside_the_chart(capped: dict[str, Any]) -> Non
     left = [(int(x), t) for x, t in labels if not re.match(r"^[+\-\d,]", t)]
     assert left and all(len(t.replace("&#39;", "'")) <= 40 and x >= 282 for x, t in left), left[:3]
     assert any(t.endswith("…") for _, t in left)
+
+
+def test_the_customer_table_scrolls_on_a_narrow_screen_rather_than_cutting_its_figures(
+    capped: dict[str, Any],
+) -> None:
+    """At 420 pixels (a phone, chromium's screenshot) the fixed-layout table squeezed its columns: "5,6" over "51 EU"
+    over "R" (the cell's `overflow-wrap: anywhere` beat the figures' rule) and its headers over each other. Now each
+    customer table is in a box that scrolls sideways, at least 760 pixels wide, its figures kept whole; print as
+    before."""
+    from pipelines.reports.pages import TEMPLATE_DIR
+
+    html = capped["paths"].managers["AM001"].read_text(encoding="utf-8")
+    tables = html.count('<table class="customers">')
+    assert tables and html.count('<div class="table-scroll"><table class="customers">') == tables
+    css = " ".join((TEMPLATE_DIR / "report.css").read_text(encoding="utf-8").split())
+    assert ".table-scroll { overflow-x: auto; }" in css
+    assert ".table-scroll > table.customers { min-width: 760px; }" in css
+    assert (
+        "table.customers td.num, table.customers .risk-pct, table.customers .mono { overflow-wrap: normal; }"
+        in css
+    )
