@@ -288,3 +288,11 @@ def test_the_customer_table_scrolls_on_a_narrow_screen_rather_than_cutting_its_f
         "table.customers td.num, table.customers .risk-pct, table.customers .mono { overflow-wrap: normal; }"
         in css
     )
+    # the team page's drivers and separators: an amount and its currency on one line, the table in a scroll box
+    team = capped["paths"].index.read_text(encoding="utf-8")
+    assert (
+        team.count('<div class="table-scroll"><table class="drivers')
+        == team.count('<table class="drivers')
+        > 1
+    )
+    assert "table.drivers td.num { white-space: nowrap; }" in css
