@@ -259,7 +259,9 @@ def test_every_page_counts_those_likely_to_leave_as_the_first_list(capped: dict[
     assert row is not None and f'<td class="num">{group[1]}</td></tr>' in row[0]
 
 
-def test_a_waterfalls_labels_fit_beside_the_chart(capped: dict[str, Any]) -> None:
+def test_a_waterfalls_labels_fit_beside_the_chart_and_its_amounts_say_the_currency(
+    capped: dict[str, Any],
+) -> None:
     """At most 40 characters in the 282 units left of the bars (was: 44 plus "…" in 242 units: "Share of the
     company's revenue in the last …" ran past the chart's edge in chromium, "e of the company's ...")."""
     html = capped["paths"].managers["AM001"].read_text(encoding="utf-8")
@@ -267,6 +269,9 @@ def test_a_waterfalls_labels_fit_beside_the_chart(capped: dict[str, Any]) -> Non
     left = [(int(x), t) for x, t in labels if not re.match(r"^[+\-\d,]", t)]
     assert left and all(len(t.replace("&#39;", "'")) <= 40 and x >= 282 for x, t in left), left[:3]
     assert any(t.endswith("…") for _, t in left)
+    # every step's amount says its currency, as the first and last bar (was "+2,075")
+    amounts = [t for x, t in labels if re.match(r"^[+\-\d]", t)]
+    assert amounts and all(t.endswith(" EUR") for t in amounts), amounts[:4]
 
 
 def test_the_customer_table_scrolls_on_a_narrow_screen_rather_than_cutting_its_figures(
