@@ -38,17 +38,12 @@ def csv_name(page_name: str) -> str:
     return f"{Path(page_name).stem}-customers.csv"
 
 
-def likely_to_leave(frame: pd.DataFrame, h: int, high_churn_prob: float) -> pd.Series:
+def likely_to_leave(frame: pd.DataFrame) -> pd.Series:
     """Who to get in touch with first, per scored customer (every page's count, a capped page's first list, the
-    CSV's "Likely to leave"): a customer flagged at risk of leaving (the `at_risk` flag rule, great customers),
-    or any other customer worth keeping (not a problem customer, a positive expected value) whose risk of leaving
-    is shown in red (`report.high_churn_prob`). Round 38, was the flag alone: a good customer likely to leave was
-    in their tier's list by value only, often past a capped page's cut, and counted nowhere."""
-    flagged = has_flag(frame["flags"], "at_risk").astype(bool)
-    value = frame[f"pred_value_{h}d"].astype("float64")
-    red = frame[f"pred_churn_prob_{h}d"].astype("float64") >= high_churn_prob
-    keep = (frame["tier"].astype(str) != _LOSSES_FIRST) & (value > 0)
-    return flagged | (red & keep)
+    CSV's "At risk of leaving"): the scoring's `at_risk` flag alone (the rule in `tiers.flag_rules`, great
+    customers by default; a company that wants good customers flagged too widens the rule's `only_tiers`). The
+    reports hold no second rule: `report.high_churn_prob` only colours the chance of leaving."""
+    return has_flag(frame["flags"], "at_risk").astype(bool)
 
 
 def page_groups(
@@ -159,7 +154,7 @@ def book_frame(
             )
             .round(1)
             .to_numpy(),
-            "Likely to leave": ["yes" if r["at_risk"] else "" for r in rows],
+            "At risk of leaving": ["yes" if r["at_risk"] else "" for r in rows],
             "Why this tier": [r["tier_reason"] for r in rows],
             "What to do": [r["action"] for r in rows],
             "Why this value": _joined([[_plain(x["text"]) for x in r["value_reasons"]] for r in rows]),

@@ -63,7 +63,6 @@ from pipelines.reports.phrases import (
     left_company,
     money,
     page_banners,
-    pct,
     unseen_mine_line,
     unseen_profile_marks,
 )
@@ -228,7 +227,6 @@ def build_reports(
             "within": within,
             "next_period": next_period,
             "currency": config.currency,
-            "high_churn": pct(config.high_churn_prob),  # the red line of the risk of leaving
             "tier_colors": config.tier_colors,
             "interval_label": interval.label,
             "interval_coverage": coverage_phrase(interval.low_quantile, interval.high_quantile),
@@ -273,7 +271,7 @@ def build_reports(
         contrib.index = contrib.index.astype(str)
         source = WaterfallSource(contrib, registry)
         value_col = f"pred_value_{h}d"
-        frame = frame.assign(_at_risk=likely_to_leave(frame, h, config.high_churn_prob))
+        frame = frame.assign(_at_risk=likely_to_leave(frame))
         # customers whose profile holds a category unseen in training: marked on their manager's page, and a line
         # says how many of theirs (round 26, was: on the team page's model card only); None: not to be told
         unseen = model_card.get("unseen_values")

@@ -184,11 +184,7 @@ def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_
         len(listed) == len(set(listed)) <= 12 * (len(tiers) + 1)
     )  # was: every one of the manager's customers
     assert set(listed) <= set(mine["customer_id"])
-    # those to get in touch with first (round 38: the flag, or any other customer worth keeping shown in red)
-    likely = (mine["pred_churn_prob_365d"] >= REPORT.high_churn_prob) & (mine["tier"] != "problem")
-    at_risk = mine[
-        mine["flags"].fillna("").str.contains("at_risk") | (likely & (mine["pred_value_365d"] > 0))
-    ]
+    at_risk = mine[mine["flags"].fillna("").str.contains("at_risk")]
     at_risk = at_risk.sort_values(["pred_value_365d", "customer_id"], ascending=[False, True])
     first = listed[: min(12, len(at_risk))]
     assert first == at_risk["customer_id"].head(12).tolist()  # those at risk first, the most valuable first

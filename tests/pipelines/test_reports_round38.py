@@ -1,6 +1,6 @@
 """Round 38 (reports, for a non-technical account manager): every amount of a reason with its currency and a
-category inside a reason isolated for right-to-left text; a capped page lists who needs action first (a good
-customer likely to leave too) and caps the new customers, the CSV beside it holding every one of the manager's
+category inside a reason isolated for right-to-left text; a capped page lists those flagged at risk first (the
+scoring's flag, whatever tiers its rule covers) and caps the new customers, the CSV beside it holding every one of the manager's
 customers (the new ones too) and opening in a spreadsheet by double-click (UTF-8 byte-order mark); the team page's
 drivers and separators say the currency in each cell.
 
@@ -127,10 +127,15 @@ def capped(tmp_path_factory) -> dict[str, Any]:
     data = demo_report_inputs(700, 2, seed=8)
     scores = data["scores"].copy()
     mine = (scores["account_manager_id"] == "AM001").to_numpy()
-    # good customers likely to leave, not flagged (the flag is the great tier's)
+    # good customers flagged at risk of leaving, as a widened rule (`only_tiers: [great, good]`) flags them at scoring
     good = np.flatnonzero(mine & (scores["tier"] == "good").to_numpy())[:6]
     scores.loc[good, "pred_churn_prob_365d"] = 0.8
-    scores.loc[good, "flags"] = ""
+    scores.loc[good, "flags"] = "at_risk"
+    # and good customers likely to leave but not flagged: the reports read the flag only (no second rule)
+    red = np.flatnonzero(mine & (scores["tier"] == "good").to_numpy())[6:9]
+    scores.loc[red, "pred_churn_prob_365d"] = 0.9
+    scores.loc[red, "flags"] = ""
+    scores.loc[red, "pred_value_365d"] = 6e6 + np.arange(len(red))
     scores.loc[good, "pred_value_365d"] = 5e6 + np.arange(len(good))  # worth more than anyone
     scores["status"], scores["status_reason"] = "scored", ""
     new = np.flatnonzero(mine)[-40:]  # 40 new customers of AM001, scored by the lookalike model
@@ -156,19 +161,22 @@ def capped(tmp_path_factory) -> dict[str, Any]:
         "paths": _build(data, out, config),
         "out": out,
         "good": scores.loc[good, "customer_id"].tolist(),
+        "red": scores.loc[red, "customer_id"].tolist(),
         "new": scores.loc[new, "customer_id"].tolist(),
     }
 
 
-def test_a_capped_page_lists_a_good_customer_likely_to_leave_first(capped: dict[str, Any]) -> None:
+def test_a_widened_at_risk_flag_reaches_a_capped_pages_first_list(capped: dict[str, Any]) -> None:
+    """The first list is the scoring's `at_risk` flag, whatever tiers its rule covers (config as data); a customer
+    shown in red but not flagged is listed by value in their tier, not first (one rule, the flag's)."""
     html = capped["paths"].managers["AM001"].read_text(encoding="utf-8")
     listed = re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', html)
-    # the most valuable of those likely to leave first: the six good ones (was: in the good tier's list only)
-    assert listed[:6] == capped["good"][::-1]
-    assert "Likely to leave: get in touch first" in html
+    assert listed[:6] == capped["good"][::-1]  # the most valuable of the flagged first
+    assert "At risk of leaving: get in touch first" in html
+    assert not set(capped["red"]) & set(listed[:6])
     book = pd.read_csv(capped["out"] / "manager-AM001-customers.csv", dtype=str, keep_default_na=False)
-    flagged = set(book.loc[book["Likely to leave"] == "yes", "Customer"])
-    assert set(capped["good"]) <= flagged
+    flagged = set(book.loc[book["At risk of leaving"] == "yes", "Customer"])
+    assert set(capped["good"]) <= flagged and not set(capped["red"]) & flagged
 
 
 def test_a_capped_page_caps_the_new_customers_and_the_csv_holds_them(capped: dict[str, Any]) -> None:
@@ -245,14 +253,12 @@ def test_the_vectorised_formula_check_marks_the_cells_the_rule_marks() -> None:
         assert got == [rule(v) for v in column]
 
 
-def test_every_page_counts_those_likely_to_leave_as_the_first_list(capped: dict[str, Any]) -> None:
+def test_every_page_counts_those_at_risk_as_the_first_list(capped: dict[str, Any]) -> None:
     """The manager's card, the team page's manager table and the capped page's first list: one count (was: the
     great tier's flag on the cards, beside a longer list)."""
     html = " ".join(capped["paths"].managers["AM001"].read_text(encoding="utf-8").split())
-    group = re.search(r"Likely to leave: get in touch first \(([\d,]+)\)", html)
-    card = re.search(
-        r'<div class="big">([\d,]+)</div><div class="label">likely to leave: get in touch first', html
-    )
+    group = re.search(r"At risk of leaving: get in touch first \(([\d,]+)\)", html)
+    card = re.search(r'<div class="big">([\d,]+)</div><div class="label">at risk of leaving', html)
     assert group is not None and card is not None and group[1] == card[1]
     team = " ".join(capped["paths"].index.read_text(encoding="utf-8").split())
     row = re.search(r"AM001</span>.*?</tr>", team)
