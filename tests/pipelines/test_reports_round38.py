@@ -307,3 +307,12 @@ def test_the_customer_table_scrolls_on_a_narrow_screen_rather_than_cutting_its_f
         > 1
     )
     assert "table.drivers td.num { white-space: nowrap; }" in css
+
+
+def test_the_vectorised_formula_check_is_stricter_on_numbers_not_plain() -> None:
+    """A number with a line break after it, or in other digits, is no plain number: prefixed (was: left as is)."""
+    from pipelines.csv_cells import neutralise_formulas
+
+    cells = pd.Series(["-5\n", "-١٢", "+１２", "-5", "=1+1"], dtype=object)
+    got = neutralise_formulas(pd.DataFrame({"a": cells}))["a"].tolist()
+    assert got == ["'-5\n", "'-١٢", "'+１２", "-5", "'=1+1"]
