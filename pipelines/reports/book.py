@@ -7,6 +7,8 @@ Reads the rows of `views.customer_rows` (most valuable first) and the page's sco
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ _FROM_THE_DATA = (
 
 #: the tier whose customers a manager looks at from the largest loss up, not the largest value down
 _LOSSES_FIRST = "problem"
+_TAG = re.compile(r"<[^>]*>")  # the markup of a phrase; its text is escaped, so a "<" of the data is "&lt;"
 
 
 def csv_name(page_name: str) -> str:
@@ -114,8 +117,11 @@ def page_groups(
 
 
 def _plain(item: Any) -> str:
-    """A phrase as a spreadsheet cell: markup (a category isolated, `phrases.isolated`) as its text."""
-    return str(item.striptags()) if hasattr(item, "__html__") else str(item)
+    """A phrase as a spreadsheet cell: markup (a category isolated, `phrases.isolated`) as its text, the values'
+    spaces and tabs as written (markupsafe's `striptags` would merge them)."""
+    if not hasattr(item, "__html__"):
+        return str(item)
+    return html.unescape(_TAG.sub("", str(item)))
 
 
 def book_frame(
@@ -177,7 +183,14 @@ def book_frame(
             "What to do": [r["action"] for r in new],
             "Why this value": _joined([[_plain(x) for x in r["reasons"]] for r in new]),
             "Status": "new",
-            "Why no score": [f"new customer: {r['chance']} chance of becoming a top customer" for r in new],
+            "Why no score": [
+                "; ".join(
+                    x
+                    for x in (r.get("status_reason", ""), f"{r['chance']} chance of becoming a top customer")
+                    if x
+                )
+                for r in new
+            ],
         },
         dtype="object",
     )

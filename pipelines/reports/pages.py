@@ -239,7 +239,8 @@ def build_reports(
 
         # who is whose, scored or not: built once, of the three columns its readers use (was: the whole scores
         # frame copied again for each, 0.055 s and 328 MB at peak a copy of a 1M-row, 54-column frame)
-        everyone = pd.concat([frame[WHO_COLUMNS], not_scored[WHO_COLUMNS]])
+        why = [c for c in ("status_reason",) if c in not_scored]  # a new customer's "signed up ... ago"
+        everyone = pd.concat([frame[WHO_COLUMNS], not_scored[[*WHO_COLUMNS, *why]]])
         directory = manager_directory(everyone, account_managers)
         others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
         slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written

@@ -320,7 +320,8 @@ def new_customer_rows(
     """
     if new is None or new.empty:
         return {}
-    who = directory.drop_duplicates("customer_id").set_index("customer_id")[["manager", "customer_name"]]
+    kept = ["manager", "customer_name", *(["status_reason"] if "status_reason" in directory else [])]
+    who = directory.drop_duplicates("customer_id").set_index("customer_id")[kept]
     rows = new.assign(customer_id=new["customer_id"].astype("str")).join(who, on="customer_id")
     rows = rows[rows["manager"].notna()]
     rows = rows.sort_values(
@@ -347,6 +348,7 @@ def new_customer_rows(
                     lookalike_reason_isolated(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])
                 ],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
+                "status_reason": "" if is_blank(r.get("status_reason")) else str(r["status_reason"]),
             }
             for r in sub.to_dict("records")
         ]

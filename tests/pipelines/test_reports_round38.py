@@ -197,6 +197,7 @@ def test_a_capped_page_caps_the_new_customers_and_the_csv_holds_them(capped: dic
     assert sorted(new["Customer"]) == sorted(capped["new"])  # was: none of them
     assert set(new["Expected value, next 12 months (EUR)"]) == {"812"}
     assert set(new["Tier"]) == {"good (provisional)"}
+    assert new["Why no score"].str.startswith("signed up 12 days ago; ").all()  # its status reason kept
     assert (new.index > book.index[book["Status"] == "scored"].max()).all()  # after the scored ones
     # the CSV opens in a spreadsheet by double-click: UTF-8 with its byte-order mark (was: without)
     raw = path.read_bytes()
@@ -316,3 +317,14 @@ def test_the_vectorised_formula_check_is_stricter_on_numbers_not_plain() -> None
     cells = pd.Series(["-5\n", "-١٢", "+１２", "-5", "=1+1"], dtype=object)
     got = neutralise_formulas(pd.DataFrame({"a": cells}))["a"].tolist()
     assert got == ["'-5\n", "'-١٢", "'+１２", "-5", "'=1+1"]
+
+
+def test_the_csv_keeps_a_categorys_spaces_as_written(tmp_path: Path) -> None:
+    """A category inside a reason, isolated on the page, goes to the CSV as written (was: runs of spaces and tabs
+    merged by markupsafe's striptags, "Web  Shop\tX" -> "Web Shop X")."""
+    from markupsafe import Markup
+
+    from pipelines.reports.book import _plain
+
+    cell = Markup('having come through <span class="who">{}</span> lowers').format("Web  Shop\tX <b> &")
+    assert _plain(cell) == "having come through Web  Shop\tX <b> & lowers"
