@@ -59,12 +59,22 @@ def test_a_reasons_amount_says_its_currency() -> None:
     assert (
         describe_value("orders_count_90d", 3, "EUR") == "3 orders in the last 90 days"
     )  # no amount of money
-    data = demo_report_inputs(30, 2, seed=2)
-    said = " ".join(data["scores"]["value_reason_1"])
-    money = re.findall(
-        r"-?[\d,]+ (?:EUR )?(?:gross margin|revenue|net profit|in discounts|cost to serve)", said
+    # the sentences scoring's reasons give (models.reason_text.render_reasons, what the pages and CSV show): a
+    # money feature's amount with its currency (a guard: main's scoring said it already)
+    from models.reason_text import render_reasons
+
+    stored = pd.DataFrame(
+        {
+            "value_reason_feature_1": ["profit_margin_90d", "profit_margin_trend_90d"],
+            "value_reason_value_1": [1015.2, -15.0],
+            "value_reason_category_1": [None, None],
+            "value_reason_effect_1": [120.0, -30.0],
+            "value_reason_together_1": [0.0, 0.0],
+        }
     )
-    assert money and all(" EUR " in m for m in money)
+    said = render_reasons(stored, "value", "EUR")["value_reason_1"].tolist()
+    assert said[0].startswith("1,015 EUR gross margin in the last 90 days"), said
+    assert said[1].startswith("gross margin changed by -15 EUR "), said
 
 
 def test_a_description_names_its_setting_in_words_with_its_value() -> None:
