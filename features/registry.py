@@ -125,7 +125,7 @@ _DECLS: tuple[_Decl, ...] = (
     _Decl("referral_made", "referral", "Customers referred {period}", "customers",
           "referred {value:,.0f} customers {period}", trending="lifetime"),
     _Decl("referral_active_referred", "referral",
-          "Referred customers who ordered within active_within_days before the cutoff", "customers",
+          "Referred customers who ordered in the {active_days} before the cutoff", "customers",
           "{value:,.0f} referred customers still buying", "none"),
     _Decl("referral_referred_net_profit", "referral",
           "Net profit before the cutoff of the customers this customer referred", _MONEY,
@@ -213,8 +213,12 @@ def _period(window_days: int | None) -> str:
     return "before the cutoff" if window_days is None else f"in the last {window_days} days"
 
 
-def _spec(decl: _Decl, name: str, window_days: int | None) -> FeatureSpec:
-    fill = {"period": _period(window_days), "window": window_days}
+def _spec(
+    decl: _Decl, name: str, window_days: int | None, active_within_days: int | None = None
+) -> FeatureSpec:
+    # a setting a description depends on, in words with its value (round 38, was: "within active_within_days")
+    active = "set number of days" if active_within_days is None else f"{active_within_days:,} days"
+    fill = {"period": _period(window_days), "window": window_days, "active_days": active}
     trending = decl.trending == "always" or (decl.trending == "lifetime" and name.endswith("_lifetime"))
     description = decl.description.format(**fill)
     # Only {period}/{window} are filled now; {value} stays for describe_value.
@@ -226,7 +230,7 @@ def _spec(decl: _Decl, name: str, window_days: int | None) -> FeatureSpec:
 
 def _expand(decl: _Decl, config: FeatureConfig) -> list[FeatureSpec]:
     if decl.windowing == "none":
-        return [_spec(decl, decl.stem, None)]
+        return [_spec(decl, decl.stem, None, config.active_within_days)]
     if decl.windowing == "trend":
         t = config.trend_window_days
         return [_spec(decl, f"{decl.stem}_{t}d", t)]
@@ -262,10 +266,11 @@ def feature_spec(name: str) -> FeatureSpec:
     raise KeyError(f"{name!r} is not a registered feature")
 
 
-def describe_value(name: str, value: object) -> str:
+def describe_value(name: str, value: object, currency: str = "") -> str:
     """A plain-language sentence fragment for one feature value ("12 support hours in the last 90 days").
 
-    Missing values (None/NaN) say "unknown" rather than printing a number.
+    Missing values (None/NaN) say "unknown" rather than printing a number. An amount of money says `currency`
+    after it ("1,015 EUR gross margin in the last 90 days"; round 38, was "1,015 gross margin").
     """
     spec = feature_spec(name)
     missing = value is None or (isinstance(value, float) and math.isnan(value))
@@ -273,7 +278,11 @@ def describe_value(name: str, value: object) -> str:
         return f"{spec.description}: unknown"
     if spec.unit == "flag":
         return spec.phrase if float(value) >= 0.5 else spec.phrase_no  # type: ignore[arg-type]
-    return spec.phrase.format(value=value)
+    phrase = spec.phrase
+    if spec.unit == _MONEY and currency:
+        phrase = re.sub(r"(\{value:[^}]*\})", lambda m: m[1] + " " + currency.replace("{", "{{").replace("}", "}}"),
+                        phrase, count=1)  # fmt: skip
+    return phrase.format(value=value)
 
 
 # --------------------------------------------------------------------------------------------------------

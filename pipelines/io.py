@@ -386,14 +386,22 @@ def write_atomic(target: Path, writer: Callable[[Path], Any]) -> Path:
     return Path(target)
 
 
-def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
+def write_frame(
+    frame: pd.DataFrame, target: Path, index: bool = False, byte_order_mark: bool = False
+) -> Path:
     """Write a frame atomically as Parquet or CSV by suffix. CSV text cells are neutralised against formula
-    injection (see `neutralise_formulas`); Parquet is written as is."""
+    injection (see `neutralise_formulas`); Parquet is written as is. `byte_order_mark`: the CSV starts with
+    UTF-8's byte-order mark, for a file people open in a spreadsheet by double-click (Excel reads a CSV without it
+    in the machine's legacy code page: "Ã¼" for "ü", question marks for Hebrew or Arabic); pandas and Python's
+    `utf-8-sig` read it as before. Machine-read CSVs (rejects, scores, profile tables) are written without it."""
     target = Path(target)
     if target.suffix == ".csv":
         safe = neutralise_formulas(frame)
         end = line_end(safe)  # `\r\n` when a cell holds a CR, so it is quoted
-        return write_atomic(target, lambda p: safe.to_csv(p, index=index, lineterminator=end))
+        encoding = "utf-8-sig" if byte_order_mark else "utf-8"
+        return write_atomic(
+            target, lambda p: safe.to_csv(p, index=index, lineterminator=end, encoding=encoding)
+        )
     return write_atomic(target, lambda p: frame.to_parquet(p, index=index))
 
 

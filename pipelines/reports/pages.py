@@ -49,7 +49,7 @@ from pipelines.reports.actions import (
     moved_away_by_owner,
     team_history,
 )
-from pipelines.reports.book import book_frame, csv_name, page_groups
+from pipelines.reports.book import book_frame, csv_name, likely_to_leave, page_groups
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
@@ -71,7 +71,6 @@ from pipelines.reports.views import (
     check_ids,
     check_scores,
     customer_rows,
-    has_flag,
     manager_directory,
     manager_link,
     prepare,
@@ -240,7 +239,8 @@ def build_reports(
 
         # who is whose, scored or not: built once, of the three columns its readers use (was: the whole scores
         # frame copied again for each, 0.055 s and 328 MB at peak a copy of a 1M-row, 54-column frame)
-        everyone = pd.concat([frame[WHO_COLUMNS], not_scored[WHO_COLUMNS]])
+        why = [c for c in ("status_reason",) if c in not_scored]  # a new customer's "signed up ... ago"
+        everyone = pd.concat([frame[WHO_COLUMNS], not_scored[[*WHO_COLUMNS, *why]]])
         directory = manager_directory(everyone, account_managers)
         others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
         slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
@@ -272,8 +272,7 @@ def build_reports(
         contrib.index = contrib.index.astype(str)
         source = WaterfallSource(contrib, registry)
         value_col = f"pred_value_{h}d"
-        at_risk = has_flag(frame["flags"], "at_risk")
-        frame = frame.assign(_at_risk=at_risk)
+        frame = frame.assign(_at_risk=likely_to_leave(frame))
         # customers whose profile holds a category unseen in training: marked on their manager's page, and a line
         # says how many of theirs (round 26, was: on the team page's model card only); None: not to be told
         unseen = model_card.get("unseen_values")
@@ -300,14 +299,15 @@ def build_reports(
                     }
                 )
             rows = customer_rows(sub, h, interval, config, within, show_names=True, registry=registry)
-            book = page_groups(rows, tiers, config, others.get(manager_id, []))
+            new = new_rows.get(manager_id, [])
+            book = page_groups(rows, tiers, config, others.get(manager_id, []), new)
             if book["cut"]:  # every customer in a CSV beside the page; the page lists who needs action first
                 from pipelines.io import write_frame  # the product's one CSV writer (formulas neutralised)
 
                 book["csv"] = csv_name(path.name)
                 words = {"currency": config.currency, "next_period": next_period, "within": within}
-                every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []))
-                write_frame(every, path.parent / book["csv"])
+                every = book_frame(sub, rows, h, interval, words, others.get(manager_id, []), new)
+                write_frame(every, path.parent / book["csv"], byte_order_mark=True)  # opened by double-click
             return env.get_template("manager.html.j2").render(
                 **common,
                 **extra,
@@ -331,7 +331,8 @@ def build_reports(
                     gone.get(manager_id, no_gone),
                     moved_away.get(manager_id),
                 ),  # theirs only
-                new_customers=new_rows.get(manager_id, []),
+                new_customers=book["new"],
+                new_total=len(new),
                 unseen_mine=unseen_mine_line(
                     unseen, None if marks is None else int((sub["_unseen"] != "").sum())
                 ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -136,6 +137,65 @@ def to_date(text: str) -> str:
     "before the cutoff" (`features.registry`), said "to date" (round 37, was: "invoices paid 213 days late on
     average before the cutoff" on the manager pages; a manager knows no cutoff, only the scores' date)."""
     return text.replace(" before the cutoff", " to date")
+
+
+#: What follows a reason's subject in its sentence (`models.reason_text`: "... raises expected profit by about 30 EUR").
+_REASON_VERB = re.compile(r" (?:raises|lowers|raise|lower) (?:expected profit|churn risk) by ")
+#: A new customer's reason naming one of their categories (`models.lookalike._reason_words`: "acquisition channel:
+#: <value> (raises the chance)").
+_LOOKALIKE_CATEGORY = re.compile(
+    r"^(?P<label>[^:]+: )(?P<value>.+)(?P<rest> \((?:raises|lowers) the chance\))$", re.S
+)
+
+
+def _with_value_isolated(text: str, start: int, end: int) -> Markup:
+    return Markup("{}{}{}").format(text[:start], isolated(text[start:end]), text[end:])
+
+
+@functools.lru_cache(maxsize=4096)
+def _category_words(feature: str) -> tuple[str, str] | None:
+    """The reason words around a category's value ("having come through ", ""), None for a feature of another
+    kind (`features.registry.reason_words`); once per feature, not per reason."""
+    from features.registry import feature_spec, reason_words
+
+    try:
+        if feature_spec(feature).dtype != "category":
+            return None
+    except KeyError:
+        return None
+    before, _, after = reason_words(feature)[0].phrase.partition("{value}")
+    return before, after
+
+
+def reason_isolated(text: str, feature: object) -> str | Markup:
+    """A reason sentence as a page shows it (`to_date`), a category from the data inside it isolated (`isolated`;
+    round 38, was bare: "having come through <a right-to-left channel> lowers expected profit by about 30 EUR"
+    showed the amount and the words beside it inside the channel's run). The value is found by the registry's
+    words of the reason's feature (`features.registry.reason_words`, "having come through {value}"): after their
+    words before the value, up to the last verb of the sentence. Other reasons are returned as text (the pages
+    escape it and drop its bidi controls), a category's as markup."""
+    said = to_date(text)
+    words = _category_words(str(feature))
+    if words is None:
+        return said
+    said = BIDI_CONTROLS.sub("", said)  # markup from here: `pages._plain_text` does not see it
+    before, after = words
+    ends = [m.start() for m in _REASON_VERB.finditer(said, len(before))]
+    if said.startswith(before) and ends and said[: ends[-1]].endswith(after):
+        end = ends[-1] - len(after)
+        if end > len(before):
+            return _with_value_isolated(said, len(before), end)
+    return said
+
+
+def lookalike_reason_isolated(text: str) -> Markup:
+    """A new customer's reason as a page shows it, the category it names isolated ("acquisition channel: <value>
+    (raises the chance)"; round 38, was bare); other reasons escaped as they are."""
+    said = BIDI_CONTROLS.sub("", to_date(text))  # markup from here: `pages._plain_text` does not see it
+    m = _LOOKALIKE_CATEGORY.match(said)
+    if m is None:
+        return Markup("{}").format(said)
+    return _with_value_isolated(said, m.start("value"), m.end("value"))
 
 
 BASE_WORDS = "A typical customer: where every customer starts before their own figures"

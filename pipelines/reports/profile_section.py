@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import feature_label, horizon_phrases, is_blank, money, pct, to_date
+from pipelines.reports.phrases import (
+    feature_label,
+    horizon_phrases,
+    is_blank,
+    lookalike_reason_isolated,
+    money,
+    pct,
+    to_date,
+)
 from pipelines.reports.views import manager_ids
 
 
@@ -312,7 +320,8 @@ def new_customer_rows(
     """
     if new is None or new.empty:
         return {}
-    who = directory.drop_duplicates("customer_id").set_index("customer_id")[["manager", "customer_name"]]
+    kept = ["manager", "customer_name", *(["status_reason"] if "status_reason" in directory else [])]
+    who = directory.drop_duplicates("customer_id").set_index("customer_id")[kept]
     rows = new.assign(customer_id=new["customer_id"].astype("str")).join(who, on="customer_id")
     rows = rows[rows["manager"].notna()]
     rows = rows.sort_values(
@@ -331,9 +340,15 @@ def new_customer_rows(
                 if is_blank(r["lookalike_prob_great"])
                 else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
+                "amount": None
+                if is_blank(r["lookalike_expected_value"])
+                else float(r["lookalike_expected_value"]),
                 "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
-                "reasons": [to_date(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])],
+                "reasons": [
+                    lookalike_reason_isolated(str(r[c])) for c in reasons if not pd.isna(r[c]) and str(r[c])
+                ],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
+                "status_reason": "" if is_blank(r.get("status_reason")) else str(r["status_reason"]),
             }
             for r in sub.to_dict("records")
         ]

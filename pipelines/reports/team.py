@@ -19,7 +19,7 @@ from models.tiers import pareto_curves
 from pipelines.reports.charts import ParetoPanel, drivers_chart, pareto_chart, rating_chart
 from pipelines.reports.columns import window_column
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import group_label, money, pct, plain_feature, signed, to_date
+from pipelines.reports.phrases import group_label, money, pct, plain_feature, to_date
 
 _PARETO_POINTS = 201  # curves are resampled so a chart of 1M customers stays a few kB
 
@@ -83,9 +83,9 @@ def separators(
                         "label": to_date(registry[r.feature].description)
                         if r.feature in registry
                         else plain_feature(r.feature, registry),
-                        "higher": signed(r.contrib_mean_higher),
-                        "lower": signed(r.contrib_mean_lower),
-                        "difference": signed(r.contrib_difference),
+                        "higher": money(r.contrib_mean_higher, currency, sign=True),
+                        "lower": money(r.contrib_mean_lower, currency, sign=True),
+                        "difference": money(r.contrib_difference, currency, sign=True),
                     }
                     for r in rows.itertuples()
                 ],
@@ -159,8 +159,11 @@ def drivers_view(
         "groups": [
             {
                 "label": group_label(g),
-                "cells": [signed(v) if np.isfinite(v) else "" for v in means.loc[g]],
-                "overall": signed(overall[g]) if np.isfinite(overall[g]) else "",
+                # the currency in each cell (round 38, was "+120": the caption alone named it)
+                "cells": [
+                    money(v, config.currency, sign=True) if np.isfinite(v) else "" for v in means.loc[g]
+                ],
+                "overall": money(overall[g], config.currency, sign=True) if np.isfinite(overall[g]) else "",
             }
             for g in means.index
         ],

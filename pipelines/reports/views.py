@@ -25,8 +25,8 @@ from pipelines.reports.phrases import (
     money,
     pct,
     plain_feature,
+    reason_isolated,
     tier_reason_plain,
-    to_date,
 )
 
 
@@ -48,7 +48,7 @@ def _reasons(
         feature = row.get(f"{kind}_reason_feature_{k}")
         out.append(
             {
-                "text": to_date(str(text)),
+                "text": reason_isolated(str(text), feature),  # markup: a category inside isolated
                 "feature": "" if is_blank(feature) else plain_feature(str(feature), registry),
             }
         )

@@ -35,6 +35,7 @@ def demo_report_inputs(
     from pipelines.config import load_config
 
     config = load_config()
+    currency = config.data.currency  # the reasons' amounts in it, as scoring words them
     n_reasons = config.explain.n_reasons if n_reasons is None else n_reasons
     low_q, high_q = interval_quantiles or config.models.interval_quantiles
     rng = np.random.default_rng(seed)
@@ -109,10 +110,10 @@ def demo_report_inputs(
     for k in range(n_reasons):
         names = [feats[j] for j in top_idx[:, k]]
         scores[f"value_reason_feature_{k + 1}"] = names
-        scores[f"value_reason_{k + 1}"] = [describe_value(nm, plausible(nm)) for nm in names]
+        scores[f"value_reason_{k + 1}"] = [describe_value(nm, plausible(nm), currency) for nm in names]
         scores[f"churn_reason_feature_{k + 1}"] = churn_feats[k]
         scores[f"churn_reason_{k + 1}"] = [
-            describe_value(churn_feats[k], plausible(churn_feats[k])) for _ in ids
+            describe_value(churn_feats[k], plausible(churn_feats[k]), currency) for _ in ids
         ]
     customers = pd.DataFrame(
         {
