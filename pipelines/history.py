@@ -86,6 +86,9 @@ def history_notes(
     change = None if previous is None else tier_rules_change(previous, rules, stability_settings)
     if change:
         notes.append(change)
+    from pipelines.history_digests import undigested_note  # round 32: files read as they are, an edit unseen
+
+    notes += [n for n in [undigested_note([r for r in read if r.as_of < as_of])] if n]
     # the stale runs since that run (the ones the rule would have read next; older ones were named by the runs
     # after them): was every stale run ever, the note growing with the history
     since = "" if previous is None else previous.as_of
