@@ -1,0 +1,118 @@
+"""Round 32 of the train/score seam: what still let a wrong result through with exit 0, or left what it should not.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+def _history_copy(history: Path, root: Path) -> Path:
+    copy = root / "history"
+    shutil.copytree(history, copy)
+    return copy
+
+
+def test_a_history_partition_edited_by_hand_is_refused(history_runs, trained, tmp_path):
+    """The history's 2024-12-01 partition edited by hand (a customer's raw tier changed, a row deleted, its
+    contributions changed): the next run's stable tiers read it as written and `cvp report --history` counted
+    the moves from it, exit 0 (was: a partition was checked by run id only). Now `run.json` records each file's
+    sha256 as appended and every read of the file checks it: exit 2 naming the file and the way out."""
+    from features.validation import StructuralError
+    from pipelines.history import apply_stability
+    from pipelines.history_store import list_runs, read_bridge, read_columns, read_run, read_run_churn
+    from pipelines.outputs import write_scores_parquet
+    from tests.helpers import cvp
+
+    root, history = history_runs
+    runs = list_runs(history)
+    assert all(
+        set(r.file_digests or {}) >= {"scores.parquet", "contributions.parquet"} for r in runs
+    )  # was None
+    for r in runs:  # as appended: read, nothing said
+        read_run(r), read_run_churn(r), read_bridge(r), read_columns(r, ["customer_id"])
+    scores = pd.read_parquet(history / "as_of=2024-12-01" / "scores.parquet")
+    great = scores.index[scores["raw_tier"] == "great"][0]
+    edits = {
+        "a raw tier": lambda s: s.assign(raw_tier=s["raw_tier"].where(s.index != great, "problem")),
+        "a row deleted": lambda s: s.drop(index=great),
+    }
+    later = pd.read_parquet(root / "scores-2025-01-01.parquet")
+    cfg = __import__("pipelines.config", fromlist=["load_config"]).load_config(trained.config)
+    for what, edit in edits.items():
+        h = _history_copy(history, tmp_path / what.replace(" ", "_"))
+        part = h / "as_of=2024-12-01"
+        write_scores_parquet(edit(scores), part / "scores.parquet")
+        (run,) = [r for r in list_runs(h) if r.as_of == "2024-12-01"]
+        with pytest.raises(StructuralError, match="scores.parquet is not the file its run published"):
+            read_columns(run, ["customer_id", "raw_tier"])
+        with pytest.raises(StructuralError, match="remove as_of=2024-12-01 and score that as-of again"):
+            apply_stability(later.drop(columns=["raw_tier"]), h, cfg, 365)  # was: the edited tiers held
+        res = cvp(
+            "report",
+            "--scores",
+            root / "scores-2025-01-01.parquet",
+            "--history",
+            h,
+            "--out",
+            h.parent / "site",
+        )
+        said = " ".join(res.output.split())
+        assert res.exit_code == 2 and "is not the file its run published" in said, (what, said)  # was 0
+        assert "Traceback" not in said and not (h.parent / "site").exists()
+    h = _history_copy(history, tmp_path / "contributions")
+    part = h / "as_of=2024-12-01"
+    contrib = pd.read_parquet(part / "contributions.parquet")
+    feature = next(c for c in contrib.columns if c not in ("customer_id", "run_id"))
+    contrib.assign(**{feature: contrib[feature] * 2}).to_parquet(part / "contributions.parquet", index=False)
+    (run,) = [r for r in list_runs(h) if r.as_of == "2024-12-01"]
+    with pytest.raises(StructuralError, match="contributions.parquet is not the file its run published"):
+        read_run(run)
+    (part / "churn_contributions.parquet").unlink()
+    with pytest.raises(StructuralError, match="churn_contributions.parquet is missing"):
+        read_run_churn(run)  # was: None, the churn moves silently gone
+
+
+def test_a_history_appended_before_round_32_is_read_with_a_note(history_runs, trained, tmp_path):
+    """A partition whose run.json records no digests (appended before this round) is read as it is, and the next
+    run's notes say its edits are not detected; a partition with digests says nothing."""
+    from pipelines.history import history_notes
+    from pipelines.history_store import list_runs, read_run
+
+    _, history = history_runs
+    assert not any("record no digests" in n for n in history_notes(history, "2025-02-01", None, "margin"))
+    h = _history_copy(history, tmp_path)
+    info_path = h / "as_of=2024-11-01" / "run.json"
+    info = json.loads(info_path.read_text())
+    info.pop("file_digests")
+    info_path.write_text(json.dumps(info))
+    old = list_runs(h)[0]
+    assert old.file_digests is None
+    read_run(old)
+    notes = history_notes(h, "2025-02-01", None, "margin")
+    assert any("runs as of 2024-11-01 record no digests of their files" in n for n in notes), notes
+
+
+def test_a_change_of_how_the_data_is_read_is_said_when_scoring():
+    """The code compared between training and scoring was `features/` and `models/` only: a model trained before a
+    change of the CSV reader or the mapping language (how `pipelines/` turns the files into values) was scored
+    without a word (was: no digest of them). Now the code version holds `reading_sha256` of those modules, and a
+    model that recorded another is warned of (`--strict` refuses) as other feature code is; a model trained before
+    this round (none recorded) is judged without it."""
+    from pathlib import Path
+
+    import pipelines
+    from pipelines.code_version import READING, code_difference, code_version
+
+    now = code_version()
+    assert len(now.get("reading_sha256", "")) == 64  # was: absent
+    assert all((Path(pipelines.__file__).parent / name).exists() for name in READING)
+    note = code_difference(now | {"reading_sha256": "0" * 64}, now)
+    assert note and "data-reading code (io.py, table_files.py, csv_reading.py, mapping of pipelines/)" in note
+    assert code_difference(now, now) is None
+    assert code_difference({k: v for k, v in now.items() if k != "reading_sha256"}, now) is None
