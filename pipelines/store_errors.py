@@ -15,6 +15,8 @@ Light: no MLflow import.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from features.validation import StructuralError
 
 #: SQLite's words for each cause (its `OperationalError` text), and what to do.
@@ -68,6 +70,10 @@ def store_failure(exc: BaseException) -> StructuralError | None:
         if type(e).__name__ not in ("OperationalError", "DatabaseError", "MlflowException"):
             continue
         text = str(e)
+        if (
+            "out-of-date database schema" in text
+        ):  # another MLflow's store (round 32, was: exit 1 "unexpected")
+            return StructuralError(schema_advice(text, _store()))
         for words, (why, way_out) in _CAUSES.items():
             if words in text:
                 store = _store()
@@ -75,6 +81,40 @@ def store_failure(exc: BaseException) -> StructuralError | None:
                     f"the MLflow tracking store {store} {why}. {_with_paths(way_out, store)}."
                 )
     return None
+
+
+def schema_advice(text: str, store: str) -> str:
+    """What to do with a store whose schema is not this MLflow's (its words `text`: `found version X, but expected
+    Y`): written by an older MLflow (X among this MLflow's migrations: `pip install -U mlflow` since it was written),
+    upgrade it in place after a backup; else by a newer one (a store shared with another machine), whose version
+    this installation must have (an older MLflow never migrates a store down)."""
+    import re
+    import shlex
+    from importlib.util import find_spec
+
+    found, expected = (re.search(rf"{w} (\w+)", text) for w in ("found version", "expected"))
+    spec = find_spec("mlflow")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    known = {
+        p.name.split("_")[0]
+        for r in roots
+        for p in Path(r, "store", "db_migrations", "versions").glob("*.py")
+    }
+    said = (
+        f"the MLflow tracking store {store} was written by another MLflow than this installation's (its schema "
+        f"{found.group(1) if found else '?'}, this MLflow's {expected.group(1) if expected else '?'})"
+    )
+    if found is not None and found.group(1) in known:
+        file = _with_paths("{store}", store)
+        return (
+            f"{said}: an older one. Back it up (`cp {file} {file}.bak`), then upgrade it: `mlflow db upgrade "
+            f"{shlex.quote(store)}` (every reader of the store then needs this MLflow or a later one)"
+        )
+    return (
+        f"{said}: a newer one, whose schema this MLflow does not know. Install the MLflow that wrote it (`pip "
+        "install -U mlflow`, the version of the machine that trains), or give this installation a store of its own "
+        "(`mlflow.tracking_dir` in --config, --tracking-uri)"
+    )
 
 
 def _with_paths(advice: str, store: str) -> str:

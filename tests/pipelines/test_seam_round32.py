@@ -116,3 +116,37 @@ def test_a_change_of_how_the_data_is_read_is_said_when_scoring():
     assert note and "data-reading code (io.py, table_files.py, csv_reading.py, mapping of pipelines/)" in note
     assert code_difference(now, now) is None
     assert code_difference({k: v for k, v in now.items() if k != "reading_sha256"}, now) is None
+
+
+def test_a_store_of_another_mlflow_is_exit_2_naming_the_way_out(new_store, tmp_path):
+    """The local store written by another MLflow than the installed one: `pip install -U mlflow` since it was
+    written (an older schema), or a store shared with a machine whose MLflow is newer. Every command was exit 1
+    `unexpected MlflowException: Detected out-of-date database schema ...` (was: not a known problem). Now exit 2
+    naming the store, both schemas and the way out: `mlflow db upgrade` after a backup for an older one, the
+    newer MLflow (or a store of its own) for a schema this MLflow does not know; the store is not changed."""
+    import sqlite3
+    from contextlib import closing
+
+    from tests.helpers import config_file, cvp
+    from tests.pipelines.conftest import empty_registry
+
+    db = empty_registry(new_store, tmp_path / "mlruns")
+    config = config_file(tmp_path, f"mlflow:\n  tracking_dir: {tmp_path / 'mlruns'}\n")
+    for schema, said in (
+        ("84291f40a231", "an older one. Back it up"),  # one of this MLflow's migrations: an older store
+        ("ffffffffffff", "a newer one, whose schema this MLflow does not know"),
+    ):
+        with closing(sqlite3.connect(db)) as con, con:
+            con.execute("UPDATE alembic_version SET version_num = ?", (schema,))
+        before = db.read_bytes()
+        res = cvp("models", "--config", config)
+        flat = " ".join(res.output.split())
+        assert res.exit_code == 2, flat  # was 1, "unexpected MlflowException"
+        assert (
+            f"was written by another MLflow than this installation's (its schema {schema}, this MLflow's"
+            in flat
+        )
+        assert said in flat and "unexpected" not in flat and "Traceback" not in flat, flat
+        if schema.startswith("8"):
+            assert f"mlflow db upgrade sqlite:///{db}" in flat, flat
+        assert db.read_bytes() == before
