@@ -24,6 +24,7 @@ def test_a_history_partition_edited_by_hand_is_refused(history_runs, trained, tm
     the moves from it, exit 0 (was: a partition was checked by run id only). Now `run.json` records each file's
     sha256 as appended and every read of the file checks it: exit 2 naming the file and the way out."""
     from features.validation import StructuralError
+    from pipelines.config import load_config
     from pipelines.history import apply_stability
     from pipelines.history_store import list_runs, read_bridge, read_columns, read_run, read_run_churn
     from pipelines.outputs import write_scores_parquet
@@ -43,7 +44,7 @@ def test_a_history_partition_edited_by_hand_is_refused(history_runs, trained, tm
         "a row deleted": lambda s: s.drop(index=great),
     }
     later = pd.read_parquet(root / "scores-2025-01-01.parquet")
-    cfg = __import__("pipelines.config", fromlist=["load_config"]).load_config(trained.config)
+    cfg = load_config(trained.config)
     for what, edit in edits.items():
         h = _history_copy(history, tmp_path / what.replace(" ", "_"))
         part = h / "as_of=2024-12-01"
@@ -78,7 +79,7 @@ def test_a_history_partition_edited_by_hand_is_refused(history_runs, trained, tm
         read_run_churn(run)  # was: None, the churn moves silently gone
 
 
-def test_a_history_appended_before_round_32_is_read_with_a_note(history_runs, trained, tmp_path):
+def test_a_history_appended_before_round_32_is_read_with_a_note(history_runs, tmp_path):
     """A partition whose run.json records no digests (appended before this round) is read as it is, and the next
     run's notes say its edits are not detected; a partition with digests says nothing."""
     from pipelines.history import history_notes
