@@ -20,6 +20,7 @@ from pipelines.history_checks import (
     check_same_currency,
     check_same_customers,
     check_same_horizon,
+    check_same_unit,
 )
 from pipelines.history_identity import base_signature, check_same_base, signature_of
 from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_under_previous_rules
@@ -254,6 +255,8 @@ def apply_stability(
     check_same_currency(kept, cfg.data.currency, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
+        value_col = cfg.tiers.value_column.format(h=horizon_days)
+        check_same_unit(runs[-1], out[value_col], value_col, as_of, "the score history")
     replaced = [r for r in every if r.as_of == as_of]
     for other in runs[-1:] + replaced + [r for r in every if r.as_of > as_of][:1]:
         check_same_base(other.as_of, other.base_signature, signature, "the score history")
@@ -491,6 +494,8 @@ def report_history(
     transitions = rules_changed = earlier = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
+        value_col = cfg.tiers.value_column.format(h=horizon)
+        check_same_unit(previous, scores[value_col], value_col, as_of, "the report's history sections")
         base = manifest.get("base_signature")
         check_same_base(previous.as_of, previous.base_signature, base, "the report's history sections")
         registry = feature_registry(cfg.features)

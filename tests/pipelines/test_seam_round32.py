@@ -151,3 +151,27 @@ def test_a_store_of_another_mlflow_is_exit_2_naming_the_way_out(new_store, tmp_p
         if schema.startswith("8"):
             assert f"mlflow db upgrade sqlite:///{db}" in flat, flat
         assert db.read_bytes() == before
+
+
+def test_runs_of_another_amount_unit_are_not_compared(history_runs, trained, tmp_path):
+    """The company's export moved from units to cents and a model was retrained on it (the model and its data
+    agree, so `check_amount_scale` is silent): the next `cvp score --history` compared its values with the runs in
+    units, every customer's value "rose" a hundredfold, the moves and the data/model split said so, exit 0 (was:
+    only the currency compared). Now the typical predicted value of the two runs is compared: x100 is exit 2, the
+    way out a new history; the same unit (the fixture's own run) passes."""
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.history import apply_stability
+
+    root, history = history_runs
+    h = _history_copy(history, tmp_path)
+    shutil.rmtree(h / "as_of=2025-01-01")
+    later = pd.read_parquet(root / "scores-2025-01-01.parquet").drop(columns=["raw_tier"])
+    cfg = load_config(trained.config)
+    apply_stability(later, h, cfg, 365)  # the same unit: compared
+    money = [c for c in later.columns if c.startswith("pred_value") or c.startswith("pred_expected")]
+    cents = later.assign(**{c: later[c] * 100 for c in money})
+    with pytest.raises(
+        StructuralError, match=r"median positive pred_expected_net_value_365d\) is .* \(x1\d\d\): amounts in"
+    ):
+        apply_stability(cents, h, cfg, 365)  # was: compared, exit 0
