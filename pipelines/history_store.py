@@ -12,7 +12,7 @@ Layout of a history directory (`cvp score ... --history DIR`):
                                                 on this run's data (value, churn; same layout), the bridge of the
                                                 data/model split (`models.transitions`); its version in run.json
     DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, currency, counts by tier
-                                                and status
+                                                and status, its files' sha256
 
 One partition per as-of, written into a staging directory inside DIR and renamed into place
 (`pipelines.io.replace_path`): a rerun of the same as-of replaces its partition whole, so appending is idempotent,
