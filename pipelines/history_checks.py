@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines.history_store import HistoryRun, read_columns
+from pipelines.history_store import HistoryRun, read_columns, scores_columns
 
 
 def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:
@@ -94,10 +94,9 @@ def check_same_unit(previous: HistoryRun, values: pd.Series, value_col: str, as_
     Within one unit a business's typical customer value does not move 20 times between two runs."""
     from features.contract import SCALE_FACTOR, median
 
-    try:
-        before = read_columns(previous, ["customer_id", value_col])[value_col]
-    except StructuralError:
+    if value_col not in (scores_columns(previous) or ()):
         return  # a run without the column: another horizon, refused by `check_same_horizon` where it matters
+    before = read_columns(previous, ["customer_id", value_col])[value_col]
     was, now = (pd.to_numeric(v, errors="coerce") for v in (before, values))
     was, now = was[was > 0], now[now > 0]
     if min(len(was), len(now)) < MIN_VALUES_COMPARED:
