@@ -199,7 +199,12 @@ def runs_before(history: Path | None, as_of: str) -> dict[str, str]:
     for a history with no earlier run (later runs change only a note: not part of the id)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return {}
-    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of < as_of}
+    before = [r for r in list_runs(history) if r.as_of < as_of]
+    if before:  # the run read by every comparison, its files checked before scoring (round 32)
+        from pipelines.history_digests import check_run_files
+
+        check_run_files(before[-1])
+    return {r.as_of: r.run_id for r in before}
 
 
 def apply_stability(

@@ -13,7 +13,7 @@ from typing import Any
 from features.validation import StructuralError
 from pipelines.output_digests import DIGESTS, digest_problem, file_digest
 
-__all__ = ["DIGESTS", "check_partition_file", "partition_digests", "undigested_note"]
+__all__ = ["check_partition_file", "check_run_files", "partition_digests", "undigested_note"]
 
 #: (path, size, mtime_ns) -> sha256: a file read several times by one run (stable tiers, moves) is hashed once
 _SEEN: dict[tuple[str, int, int], str] = {}
@@ -45,17 +45,29 @@ def check_partition_file(folder: Path, name: str, digests: dict[str, str] | None
     if problem is not None:
         raise StructuralError(
             f"history partition {folder}: {problem} A history's run is read only as `cvp score --history` "
-            f"appended it: remove {Path(folder).name} and score that as-of again (`cvp score --as-of {as_of} "
-            "--history ...`), or restore the file"
+            f"appended it: score that as-of again (`cvp score --as-of {as_of} --history ...`: its partition is "
+            "replaced whole), or restore the file"
         )
 
 
+def check_run_files(run: Any) -> None:
+    """Every file of the history's run `run` (a `HistoryRun`) is the file appended, or exit 2: called when a run
+    starts on the run before its as-of (`pipelines.history.runs_before`), so a nightly job stops in seconds, not
+    after scoring; each later read checks its file again (hashed once: `_digest`)."""
+    from pipelines.history_store import COPIED, SCORES_FILE
+
+    for name in (SCORES_FILE, *COPIED):
+        check_partition_file(run.path, name, run.file_digests, run.as_of)
+
+
 def undigested_note(runs: Sequence[Any]) -> str | None:
-    """The note of a run whose history holds partitions appended before round 32 (`file_digests` absent)."""
-    old = [r.as_of for r in runs if r.file_digests is None]
+    """The note of a run whose history holds partitions appended before their digests were recorded (`file_digests`
+    absent): how many, the first and the last as-of (a year of nightly runs is one line, not 365 dates)."""
+    old = sorted(r.as_of for r in runs if r.file_digests is None)
     if not old:
         return None
+    which = f"run as of {old[0]}" if len(old) == 1 else f"{len(old)} runs as of {old[0]} to {old[-1]}"
     return (
-        f"the history's runs as of {', '.join(old)} record no digests of their files (appended before round 32 of "
-        "the seam, or their run.json's `file_digests` removed): read as they are, an edit since is not detected"
+        f"the history's {which} record no digests of their files (appended before the history recorded them, or "
+        "their run.json's `file_digests` removed): read as they are, an edit since is not detected"
     )

@@ -70,9 +70,8 @@ def store_failure(exc: BaseException) -> StructuralError | None:
         if type(e).__name__ not in ("OperationalError", "DatabaseError", "MlflowException"):
             continue
         text = str(e)
-        if (
-            "out-of-date database schema" in text
-        ):  # another MLflow's store (round 32, was: exit 1 "unexpected")
+        # another MLflow's store (round 32, was: exit 1 "unexpected")
+        if "out-of-date database schema" in text:
             return StructuralError(schema_advice(text, _store()))
         for words, (why, way_out) in _CAUSES.items():
             if words in text:
@@ -90,16 +89,9 @@ def schema_advice(text: str, store: str) -> str:
     this installation must have (an older MLflow never migrates a store down)."""
     import re
     import shlex
-    from importlib.util import find_spec
 
     found, expected = (re.search(rf"{w} (\w+)", text) for w in ("found version", "expected"))
-    spec = find_spec("mlflow")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    known = {
-        p.name.split("_")[0]
-        for r in roots
-        for p in Path(r, "store", "db_migrations", "versions").glob("*.py")
-    }
+    known = set(migrations())
     said = (
         f"the MLflow tracking store {store} was written by another MLflow than this installation's (its schema "
         f"{found.group(1) if found else '?'}, this MLflow's {expected.group(1) if expected else '?'})"
@@ -115,6 +107,31 @@ def schema_advice(text: str, store: str) -> str:
         "install -U mlflow`, the version of the machine that trains), or give this installation a store of its own "
         "(`mlflow.tracking_dir` in --config, --tracking-uri)"
     )
+
+
+def migrations() -> dict[str, str | None]:
+    """The installed MLflow's store schemas: {revision: the revision it upgrades}, read from its migration files
+    (no MLflow import); empty when they cannot be found."""
+    import re
+    from importlib.util import find_spec
+
+    spec = find_spec("mlflow")
+    out: dict[str, str | None] = {}
+    for root in list(spec.submodule_search_locations or []) if spec else []:
+        for path in Path(root, "store", "db_migrations", "versions").glob("*.py"):
+            text = path.read_text(errors="replace")
+            rev, down = (
+                re.search(rf"^{w} = ['\"](\w+)['\"]", text, re.M) for w in ("revision", "down_revision")
+            )
+            if rev:
+                out[rev.group(1)] = down.group(1) if down else None
+    return out
+
+
+def schema_heads() -> set[str]:
+    """The installed MLflow's latest store schema (the revision none upgrades), one normally; empty if unknown."""
+    known = migrations()
+    return set(known) - set(known.values())
 
 
 def _with_paths(advice: str, store: str) -> str:

@@ -52,7 +52,10 @@ def test_a_history_partition_edited_by_hand_is_refused(history_runs, trained, tm
         (run,) = [r for r in list_runs(h) if r.as_of == "2024-12-01"]
         with pytest.raises(StructuralError, match="scores.parquet is not the file its run published"):
             read_columns(run, ["customer_id", "raw_tier"])
-        with pytest.raises(StructuralError, match="remove as_of=2024-12-01 and score that as-of again"):
+        with pytest.raises(
+            StructuralError,
+            match=r"as-of again \(`cvp score --as-of 2024-12-01 --history ...`: its partition is replaced whole\)",
+        ):
             apply_stability(later.drop(columns=["raw_tier"]), h, cfg, 365)  # was: the edited tiers held
         res = cvp(
             "report",
@@ -90,13 +93,25 @@ def test_a_history_appended_before_round_32_is_read_with_a_note(history_runs, tm
     h = _history_copy(history, tmp_path)
     info_path = h / "as_of=2024-11-01" / "run.json"
     info = json.loads(info_path.read_text())
-    info.pop("file_digests")
+    info.pop("file_digests", None)
     info_path.write_text(json.dumps(info))
     old = list_runs(h)[0]
     assert old.file_digests is None
     read_run(old)
     notes = history_notes(h, "2025-02-01", None, "margin")
-    assert any("runs as of 2024-11-01 record no digests of their files" in n for n in notes), notes
+    assert any("history's run as of 2024-11-01 record no digests of their files" in n for n in notes), notes
+    # every run before: a count, the first and the last, not each date
+    for folder in sorted(h.glob("as_of=*")):
+        info = json.loads((folder / "run.json").read_text())
+        info.pop("file_digests", None)
+        (folder / "run.json").write_text(json.dumps(info))
+    runs = list_runs(h)
+    said = [n for n in history_notes(h, "2025-02-01", None, "margin") if "record no digests" in n]
+    assert said == [
+        f"the history's {len(runs)} runs as of {runs[0].as_of} to {runs[-1].as_of} record no digests of their "
+        "files (appended before the history recorded them, or their run.json's `file_digests` removed): read as "
+        "they are, an edit since is not detected"
+    ], said
 
 
 def test_a_change_of_how_the_data_is_read_is_said_when_scoring():
@@ -175,3 +190,40 @@ def test_runs_of_another_amount_unit_are_not_compared(history_runs, trained, tmp
         StructuralError, match=r"median positive pred_expected_net_value_365d\) is .* \(x1\d\d\): amounts in"
     ):
         apply_stability(cents, h, cfg, 365)  # was: compared, exit 0
+
+
+def test_the_previous_partition_is_checked_before_scoring(history_runs, tmp_path):
+    """Review of round 32: an edited partition stopped the run only when the stable tiers read it, after every
+    chunk was scored. Now `runs_before` (read as the run starts, for its id) checks the files of the run before its
+    as-of: exit 2 before any scoring."""
+    from features.validation import StructuralError
+    from pipelines.history import runs_before
+
+    _, history = history_runs
+    assert set(runs_before(history, "2025-02-01")) == {"2024-11-01", "2024-12-01", "2025-01-01"}
+    h = _history_copy(history, tmp_path)
+    part = h / "as_of=2025-01-01"
+    scores = pd.read_parquet(part / "scores.parquet")
+    scores.iloc[1:].to_parquet(part / "scores.parquet")  # a row deleted
+    with pytest.raises(StructuralError, match="scores.parquet is not the file its run published"):
+        runs_before(h, "2025-02-01")  # was: the run ids only, the edit seen after scoring
+
+
+def test_a_moved_store_of_another_mlflow_is_not_rewritten_before_its_schema_stop(trained, tmp_path):
+    """Review of round 32: a store of another MLflow's schema, copied to another folder, had its models' paths
+    rewritten (`follow_move`) before MLflow's schema check stopped the command: the store said untouched was not.
+    Now the schema is checked first: nothing is rewritten, the stop says what to do."""
+    import sqlite3
+    from contextlib import closing
+
+    from pipelines.store_moved import follow_move
+    from tests.pipelines.conftest import PRISTINE
+
+    copy = tmp_path / "elsewhere" / "mlruns"
+    shutil.copytree(trained.root / PRISTINE, copy)
+    db = copy / "mlflow.db"
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("UPDATE alembic_version SET version_num = ?", ("84291f40a231",))  # an older MLflow's
+    before = db.read_bytes()
+    assert follow_move(db) is None  # was: "its models' file paths now point to ..."
+    assert db.read_bytes() == before
