@@ -202,8 +202,9 @@ def runs_before(history: Path | None, as_of: str) -> dict[str, str]:
     before = [r for r in list_runs(history) if r.as_of < as_of]
     if before:  # the run read by every comparison, its files checked before scoring (round 32)
         from pipelines.history_digests import check_run_files
+        from pipelines.history_store import COPIED, SCORES_FILE
 
-        check_run_files(before[-1])
+        check_run_files(before[-1], (SCORES_FILE, *COPIED))
     return {r.as_of: r.run_id for r in before}
 
 

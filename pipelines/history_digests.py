@@ -50,13 +50,11 @@ def check_partition_file(folder: Path, name: str, digests: dict[str, str] | None
         )
 
 
-def check_run_files(run: Any) -> None:
-    """Every file of the history's run `run` (a `HistoryRun`) is the file appended, or exit 2: called when a run
-    starts on the run before its as-of (`pipelines.history.runs_before`), so a nightly job stops in seconds, not
+def check_run_files(run: Any, names: Iterable[str]) -> None:
+    """Each file `names` of the history's run `run` (a `HistoryRun`) is the file appended, or exit 2: called when a
+    run starts on the run before its as-of (`pipelines.history.runs_before`), so a nightly job stops in seconds, not
     after scoring; each later read checks its file again (hashed once: `_digest`)."""
-    from pipelines.history_store import COPIED, SCORES_FILE
-
-    for name in (SCORES_FILE, *COPIED):
+    for name in names:
         check_partition_file(run.path, name, run.file_digests, run.as_of)
 
 
