@@ -20,6 +20,7 @@ from pipelines.history_checks import (
     check_same_currency,
     check_same_customers,
     check_same_horizon,
+    check_same_unit,
 )
 from pipelines.history_identity import base_signature, check_same_base, signature_of
 from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_under_previous_rules
@@ -86,6 +87,9 @@ def history_notes(
     change = None if previous is None else tier_rules_change(previous, rules, stability_settings)
     if change:
         notes.append(change)
+    from pipelines.history_digests import undigested_note  # round 32: files read as they are, an edit unseen
+
+    notes += [n for n in [undigested_note([r for r in read if r.as_of < as_of])] if n]
     # the stale runs since that run (the ones the rule would have read next; older ones were named by the runs
     # after them): was every stale run ever, the note growing with the history
     since = "" if previous is None else previous.as_of
@@ -195,7 +199,13 @@ def runs_before(history: Path | None, as_of: str) -> dict[str, str]:
     for a history with no earlier run (later runs change only a note: not part of the id)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return {}
-    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of < as_of}
+    before = [r for r in list_runs(history) if r.as_of < as_of]
+    if before:  # the run read by every comparison, its files checked before scoring (round 32)
+        from pipelines.history_digests import check_run_files
+        from pipelines.history_store import COPIED, SCORES_FILE
+
+        check_run_files(before[-1], (SCORES_FILE, *COPIED))
+    return {r.as_of: r.run_id for r in before}
 
 
 def apply_stability(
@@ -251,6 +261,8 @@ def apply_stability(
     check_same_currency(kept, cfg.data.currency, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
+        value_col = cfg.tiers.value_column.format(h=horizon_days)
+        check_same_unit(runs[-1], out[value_col], value_col, as_of, "the score history")
     replaced = [r for r in every if r.as_of == as_of]
     for other in runs[-1:] + replaced + [r for r in every if r.as_of > as_of][:1]:
         check_same_base(other.as_of, other.base_signature, signature, "the score history")
@@ -488,6 +500,8 @@ def report_history(
     transitions = rules_changed = earlier = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
+        value_col = cfg.tiers.value_column.format(h=horizon)
+        check_same_unit(previous, scores[value_col], value_col, as_of, "the report's history sections")
         base = manifest.get("base_signature")
         check_same_base(previous.as_of, previous.base_signature, base, "the report's history sections")
         registry = feature_registry(cfg.features)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines.history_store import HistoryRun, read_columns
+from pipelines.history_store import HistoryRun, read_columns, scores_columns
 
 
 def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:
@@ -79,4 +79,34 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
         f"{what}: {detail}: {cause}. Compared as they are, these customers would be new and their stable tiers "
         "reset. Give the ids as the earlier runs wrote them (keep them as text), or start a new history "
         "directory for another customer base"
+    )
+
+
+#: fewest positive predicted values in each run for their typical value to be compared (`check_same_unit`)
+MIN_VALUES_COMPARED = 20
+
+
+def check_same_unit(previous: HistoryRun, values: pd.Series, value_col: str, as_of: str, what: str) -> None:
+    """Refuse (exit 2) to compare a run with `previous` when their predicted values are in other units: the median
+    of the positive `value_col` (the tiers' value) differs more than `features.contract.SCALE_FACTOR` times (a
+    company's export moved from units to cents and a model retrained on it: every customer's value "rose" a hundred
+    times, the moves and the bridge's data/model split read it as the customers' doing; round 32, was: exit 0).
+    Within one unit a business's typical customer value does not move 20 times between two runs."""
+    from features.contract import SCALE_FACTOR, median
+
+    if value_col not in (scores_columns(previous) or ()):
+        return  # a run without the column: another horizon, refused by `check_same_horizon` where it matters
+    before = read_columns(previous, ["customer_id", value_col])[value_col]
+    was, now = (pd.to_numeric(v, errors="coerce") for v in (before, values))
+    was, now = was[was > 0], now[now > 0]
+    if min(len(was), len(now)) < MIN_VALUES_COMPARED:
+        return
+    old, new = median(was.astype("float64")), median(now.astype("float64"))
+    if 1 / SCALE_FACTOR < new / old < SCALE_FACTOR:
+        return
+    raise StructuralError(
+        f"{what}: the typical predicted value (median positive {value_col}) is {new:,.4g} in this run as of {as_of} "
+        f"and {old:,.4g} in the history's run as of {previous.as_of} (x{new / old:.3g}): amounts in another unit "
+        f"(cents for units, thousands?) between the runs. Compared, every customer's value would move {new / old:.3g} "
+        "times. Score this unit into a new history directory, or give the amounts in the earlier runs' unit"
     )

@@ -12,7 +12,7 @@ Layout of a history directory (`cvp score ... --history DIR`):
                                                 on this run's data (value, churn; same layout), the bridge of the
                                                 data/model split (`models.transitions`); its version in run.json
     DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, currency, counts by tier
-                                                and status
+                                                and status, its files' sha256
 
 One partition per as-of, written into a staging directory inside DIR and renamed into place
 (`pipelines.io.replace_path`): a rerun of the same as-of replaces its partition whole, so appending is idempotent,
@@ -118,6 +118,8 @@ class HistoryRun:
     #: before run.json recorded them
     champion_version: str | None = None
     model_aliases: tuple[str, ...] | None = None
+    #: each file's sha256 as appended (`pipelines.history_digests`); None in runs added before round 32
+    file_digests: dict[str, str] | None = None
 
     @property
     def reader(self) -> Reader:
@@ -283,6 +285,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             stability=info.get("stability"),
             champion_version=info.get("champion_version"),
             model_aliases=None if info.get("model_aliases") is None else tuple(info["model_aliases"]),
+            file_digests=info.get("file_digests") if isinstance(info.get("file_digests"), dict) else None,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -311,6 +314,7 @@ def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, contributions indexed by customer_id) of one run, ids as text."""
     from pipelines.outputs import SCORES_SCHEMA, by_customer
 
+    _check(run, SCORES_FILE, CONTRIB_FILE)
     try:
         scores = pd.read_parquet(run.path / SCORES_FILE)
         contrib = pd.read_parquet(run.path / CONTRIB_FILE)
@@ -327,11 +331,13 @@ def read_run_churn(run: HistoryRun) -> pd.DataFrame | None:
     """The churn contributions of one run (probability points, index customer_id), None when it has none."""
     from pipelines.outputs import read_churn_contributions
 
+    _check(run, CHURN_FILE)
     return read_churn_contributions(run.path / CHURN_FILE, run.run_id)
 
 
 def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
     """Only `columns` of a run's scores (the tier history needs three of them, not the reason sentences)."""
+    _check(run, SCORES_FILE)
     try:
         scores = pd.read_parquet(run.path / SCORES_FILE, columns=columns)
     except Exception as exc:  # a damaged file, or one without the columns
@@ -410,10 +416,19 @@ def read_bridge(run: HistoryRun) -> tuple[pd.DataFrame | None, pd.DataFrame | No
     except (OSError, ValueError) as exc:
         raise StructuralError(f"history partition {run.path}: {RUN_FILE} is not readable ({exc!r})") from exc
     version = (info.get("bridge") or {}).get("old_model_version")
+    _check(run, BRIDGE_FILE, BRIDGE_CHURN_FILE)
     value = read_churn_contributions(run.path / BRIDGE_FILE, run.run_id)
     if version is None or value is None:
         return None, None, None
     return value, read_churn_contributions(run.path / BRIDGE_CHURN_FILE, run.run_id), str(version)
+
+
+def _check(run: HistoryRun, *names: str) -> None:
+    """Each of the run's files `names` is the file appended (`pipelines.history_digests`), or exit 2."""
+    from pipelines.history_digests import check_partition_file
+
+    for name in names:
+        check_partition_file(run.path, name, run.file_digests, run.as_of)
 
 
 def tier_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:
@@ -570,6 +585,9 @@ def _append_run(
                 else {k: bridge[k] for k in ("previous_as_of", "old_model_version", "note") if k in bridge}
             ),
         }
+        from pipelines.history_digests import partition_digests
+
+        info["file_digests"] = partition_digests(stage, (SCORES_FILE, *COPIED))  # read back by every reader
         io.write_json(info, stage / RUN_FILE)
         target = history / f"as_of={as_of}"
         io.replace_path(stage, target)

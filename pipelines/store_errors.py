@@ -15,6 +15,8 @@ Light: no MLflow import.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from features.validation import StructuralError
 
 #: SQLite's words for each cause (its `OperationalError` text), and what to do.
@@ -68,6 +70,9 @@ def store_failure(exc: BaseException) -> StructuralError | None:
         if type(e).__name__ not in ("OperationalError", "DatabaseError", "MlflowException"):
             continue
         text = str(e)
+        # another MLflow's store (round 32, was: exit 1 "unexpected")
+        if "out-of-date database schema" in text:
+            return StructuralError(schema_advice(text, _store()))
         for words, (why, way_out) in _CAUSES.items():
             if words in text:
                 store = _store()
@@ -75,6 +80,58 @@ def store_failure(exc: BaseException) -> StructuralError | None:
                     f"the MLflow tracking store {store} {why}. {_with_paths(way_out, store)}."
                 )
     return None
+
+
+def schema_advice(text: str, store: str) -> str:
+    """What to do with a store whose schema is not this MLflow's (its words `text`: `found version X, but expected
+    Y`): written by an older MLflow (X among this MLflow's migrations: `pip install -U mlflow` since it was written),
+    upgrade it in place after a backup; else by a newer one (a store shared with another machine), whose version
+    this installation must have (an older MLflow never migrates a store down)."""
+    import re
+    import shlex
+
+    found, expected = (re.search(rf"{w} (\w+)", text) for w in ("found version", "expected"))
+    known = set(migrations())
+    said = (
+        f"the MLflow tracking store {store} was written by another MLflow than this installation's (its schema "
+        f"{found.group(1) if found else '?'}, this MLflow's {expected.group(1) if expected else '?'})"
+    )
+    if found is not None and found.group(1) in known:
+        file = _with_paths("{store}", store)
+        return (
+            f"{said}: an older one. Back it up (`cp {file} {file}.bak`), then upgrade it: `mlflow db upgrade "
+            f"{shlex.quote(store)}` (every reader of the store then needs this MLflow or a later one)"
+        )
+    return (
+        f"{said}: a newer one, whose schema this MLflow does not know. Install the MLflow that wrote it (`pip "
+        "install -U mlflow`, the version of the machine that trains), or give this installation a store of its own "
+        "(`mlflow.tracking_dir` in --config, --tracking-uri)"
+    )
+
+
+def migrations() -> dict[str, str | None]:
+    """The installed MLflow's store schemas: {revision: the revision it upgrades}, read from its migration files
+    (no MLflow import); empty when they cannot be found."""
+    import re
+    from importlib.util import find_spec
+
+    spec = find_spec("mlflow")
+    out: dict[str, str | None] = {}
+    for root in list(spec.submodule_search_locations or []) if spec else []:
+        for path in Path(root, "store", "db_migrations", "versions").glob("*.py"):
+            text = path.read_text(errors="replace")
+            rev, down = (
+                re.search(rf"^{w} = ['\"](\w+)['\"]", text, re.M) for w in ("revision", "down_revision")
+            )
+            if rev:
+                out[rev.group(1)] = down.group(1) if down else None
+    return out
+
+
+def schema_heads() -> set[str]:
+    """The installed MLflow's latest store schema (the revision none upgrades), one normally; empty if unknown."""
+    known = migrations()
+    return set(known) - set(known.values())
 
 
 def _with_paths(advice: str, store: str) -> str:

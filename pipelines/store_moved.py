@@ -63,6 +63,21 @@ def _connect(store: Path, read_only: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_S)
 
 
+def _schema_is_current(store: Path) -> bool:
+    """Whether the store's schema is the installed MLflow's (`pipelines.store_errors.schema_heads`; True when
+    either is unknown): a store of another MLflow is not rewritten before MLflow's own schema check stops the
+    command (round 32, review: its paths were rewritten first)."""
+    from pipelines.store_errors import schema_heads
+
+    heads = schema_heads()
+    try:
+        with contextlib.closing(_connect(store, read_only=True)) as db:
+            row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:  # no such table, locked, damaged: the store's own errors say so later
+        return True
+    return not heads or row is None or row[0] in heads
+
+
 def _brought_along(store: Path, old: Path, here: Path) -> bool:
     """Whether the store's own folder holds the files its runs and models recorded under `old` (one of them is
     enough; a store without any has nothing to lose)."""
@@ -92,7 +107,8 @@ def follow_move(store: Path) -> str | None:
     """Point the artefact paths of the store at `store` to its own folder when they name another one and the
     store's `artifacts` folder is there; a note saying so, or saying why not (None when nothing was moved)."""
     old = moved_from(store)
-    if old is None:
+    # another MLflow's store: its schema stop says so, the store untouched
+    if old is None or not _schema_is_current(store):
         return None
     here = store.parent.resolve()
     try:

@@ -151,9 +151,12 @@ def test_an_unloadable_old_version_leaves_the_split_empty_with_a_note(trained, t
         "999"  # the champion then (round 29: a challenger's run is read by no later run)
     )
     info["model_run_id"] = "e" * 32  # its training run (another model than v1's: the run ids decide)
-    (run.path / "run.json").write_text(json.dumps(info))
     scores = pd.read_parquet(run.path / "scores.parquet")
     write_scores_parquet(scores.assign(model_version="999"), run.path / "scores.parquet")
+    from pipelines.history_digests import partition_digests  # as v999's run would have appended it (round 32)
+
+    info["file_digests"] = partition_digests(run.path, info["file_digests"])
+    (run.path / "run.json").write_text(json.dumps(info))
     res = _score(trained, NEW_AS_OF, tmp_path / "new.parquet", "--history", str(history))
     assert "Traceback" not in res.output
     flat = " ".join(res.output.split())
