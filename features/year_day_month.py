@@ -36,3 +36,36 @@ def year_day_month_hint(values: pd.Series, table: str, column: str) -> str:
         "date format), and the column's values of a day of 12 or less parse as ISO with day and month swapped: "
         f"export ISO 8601 (year-month-day){declare}"
     )
+
+
+#: A date written year first with `/` or `.` between its parts (`2021/25/01`, `2021.01.25`), a time after it or
+#: not: `\1` the separator, then the middle and the last part.
+SLASHED = r"\d{4}([/.])(\d{1,2})\1(\d{1,2})(?:[Tt ][0-9:.,]+)?"
+
+
+def slashed_dates_hint(values: pd.Series, table: str, column: str) -> str:
+    """For a date column no value of which parses (`values`: its given values; the Spark driver's, its first
+    `spark_checks.HINT_VALUES`): when every one is written year first with `/` or `.` (`SLASHED`: `2021/25/01`,
+    `2021/01/25`), a sentence naming the order its values show (a day above 12 in the middle: year/day/month; at
+    the end: year/month/day) and the format to declare, or that they cannot tell. Round 38: was the general hint,
+    whose example format (`%d/%m/%Y`) reads none of them."""
+    text = values.astype("str").str.strip()
+    parts = text.str.extract(f"^{SLASHED}$")
+    if not len(text) or parts[0].isna().any() or parts[0].nunique() != 1:
+        return ""
+    sep, middle, last = parts[0].iloc[0], parts[1].astype(int), parts[2].astype(int)
+    timed = " (then the time's, ` %H:%M:%S`)" if (text.str.len() > 10).any() else ""
+    if (middle > 12).any() and (last <= 12).all():
+        order, fmt, seen = "year/day/month", f"%Y{sep}%d{sep}%m", text[middle > 12].iloc[0]
+    elif (last > 12).any() and (middle <= 12).all():
+        order, fmt, seen = "year/month/day", f"%Y{sep}%m{sep}%d", text[last > 12].iloc[0]
+    else:
+        return (
+            f". The values are written year first with {sep!r} ({text.iloc[0]}), no day above 12 in the middle or "
+            "at the end telling year/month/day from year/day/month: export ISO 8601, or declare the order "
+            f'written, `data.date_formats: {{{table}.{column}: "%Y{sep}%m{sep}%d"}}` or "%Y{sep}%d{sep}%m"{timed}'
+        )
+    return (
+        f". The values are written {order} ({seen}): export ISO 8601 (year-month-day), or declare "
+        f'`data.date_formats: {{{table}.{column}: "{fmt}"}}`{timed}'
+    )

@@ -388,6 +388,12 @@ def source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataF
     return frame.withColumn(ROW, F.expr(f"{row} - shiftleft({part}, {PARTITION_SHIFT}) + {start}"))
 
 
+#: A date column's first given values the driver reads when none parses: its hint judges the form they share
+#: (`features.year_day_month.slashed_dates_hint`: a day above 12 telling year/day/month from year/month/day; was the
+#: first 5, round 38), its message shows the first 5.
+HINT_VALUES = 1000
+
+
 def _check_throughout(
     checked: SparkDataFrame,
     table: Table,
@@ -411,7 +417,7 @@ def _check_throughout(
         head = (
             checked.filter(F.col(GIVEN).bitwiseAND(1 << i) > 0)
             .orderBy(ROW)
-            .limit(5)
+            .limit(HINT_VALUES if table.column(name).kind == "timestamp" else 5)
             .select(ROW, _q(RAW + name))
             .toPandas()
         )
@@ -424,7 +430,7 @@ def _check_throughout(
 def check_head(
     table: Table, i: int, raw: pd.Series, stats: pd.DataFrame, timezone: str, date_formats: Mapping[str, str]
 ) -> None:
-    """The pandas engine's stop for column i (`raw`: its first 5 given values) where no given value parses, the
+    """The pandas engine's stop for column i (`raw`: its first 5 given values, a date column's `HINT_VALUES`) where no given value parses, the
     column's sums (`stats`) saying whether every one is a placeholder (`p{i}` == `g{i}`: `NA` on every row)."""
     from features.column_checks import _check_parsed
     from features.dates import parse_timestamps_native

@@ -1,0 +1,135 @@
+"""Hostile input classes closed in the thirty-eighth hunt: a contract column named with a unit in cents, a currency
+code beyond the 28 common ones, or a bare unit after an effort or a time (`cost_cents`, `revenue_thb`,
+`effort_minutes_min`, `paid_at_utc`); a date column written year first with `/` throughout (`2021/25/01`), whose
+hint the Spark driver judged on its first 5 values (round 37's leftovers). Tiny hand-written frames; no training, no
+model, no Spark session (the Spark case: the driver's own stop, `spark_checks.check_head`, on the values it reads)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from tests.pipelines.test_hostile_round36 import _text_orders
+
+
+def _stop(tables: dict[str, pd.DataFrame]) -> str:
+    from features.validation import validate_tables
+
+    with pytest.raises(StructuralError) as stop:
+        validate_tables(tables)
+    return str(stop.value)
+
+
+def test_a_contract_column_named_with_cents_another_currency_or_a_bare_unit_stops():
+    """Was: `cost_cents`, `revenue (cents)`, `cost_thb` (a currency code outside the 28 of round 36),
+    `effort_minutes_min`, `paid_at_utc`, `signup_at_local` ordinary extra columns, noted "not used", exit 0 (the cost
+    dropped and a guessed margin read, every invoice unpaid, tenure from the first order), or "missing required
+    column(s) revenue" with no word of `Revenue THB`. Now round 36's stop naming the column and the contract name
+    (`features.header.HEADER_UNITS`, `BARE_UNITS`: every ISO 4217 code but English words; both engines' header
+    check), its way out saying amounts are in `data.currency`, not its cents."""
+    for header in ("cost_cents", "cost (cents)", "cost_thb", "Cost in PHP", "cost_VND"):
+        said = _stop(
+            {"orders": _text_orders(revenue=["10", "20", "30"], **{header: ["625", "1200", "1800"]})}
+        )
+        assert f"with a unit after the name: '{header}' -> 'cost'" in said, said
+        assert "amounts in `data.currency` (not its cents)" in said and "625" in said
+    said = _stop({"orders": _text_orders(**{"Revenue THB": ["10", "20", "30"]})})
+    assert "'Revenue THB' -> 'revenue'; rename them" in said
+    orders = _text_orders(revenue=["10", "20", "30"])
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1"],
+            "customer_id": ["C1"],
+            "opened_at": ["2024-01-06"],
+            "effort_minutes_min": ["30"],
+        }
+    )
+    assert "'effort_minutes_min' -> 'effort_minutes'" in _stop({"orders": orders, "tickets": tickets})
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["I1"],
+            "customer_id": ["C1"],
+            "issued_at": ["2024-01-05"],
+            "due_at": ["2024-02-05"],
+            "amount": ["10"],
+            "paid_at_utc": ["2024-01-20"],
+        }
+    )
+    assert "'paid_at_utc' -> 'paid_at'" in _stop({"orders": orders, "invoices": invoices})
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_at_local": ["2023-01-01", "2023-02-01"]})
+    assert "'signup_at_local' -> 'signup_at'" in _stop({"orders": orders, "customers": customers})
+
+
+def test_other_tails_after_a_contract_name_stay_extra_columns():
+    """No false stop: a code that is an English word (`cost_all`, `revenue_top`: a total of something else), an
+    offset not in brackets (`paid_at - 2`), a remark (`cost (budget)`), a currency after a column of no amount
+    (`region_thb`), a unit column beside its contract column (`cost` and `cost_cents`): extra columns, as before."""
+    from features.validation import validate_tables
+
+    extra = {"cost_all": ["5"] * 3, "revenue_top": ["1"] * 3, "cost (budget)": ["5"] * 3}
+    orders = _text_orders(revenue=["10", "20", "30"], **extra)
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["I1"],
+            "customer_id": ["C1"],
+            "issued_at": ["2024-01-05"],
+            "due_at": ["2024-02-05"],
+            "amount": ["10"],
+            "paid_at - 2": ["2024-01-20"],
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "region_thb": ["TH", "TH"]})
+    tables = validate_tables({"orders": orders, "invoices": invoices, "customers": customers}).tables
+    assert len(tables["orders"]) == 3 and len(tables["invoices"]) == 1 and len(tables["customers"]) == 2
+    both = _text_orders(
+        revenue=["10", "20", "30"], cost=["6", "12", "18"], cost_cents=["600", "1200", "1800"]
+    )
+    assert validate_tables({"orders": both}).tables["orders"]["cost"].tolist() == [6.0, 12.0, 18.0]
+
+
+def _slashed(order: str, n: int = 336) -> pd.DataFrame:
+    """`n` orders of 2021 (12 months of 28 days, in date order) written year/day/month or year/month/day."""
+    days = [(m, d) for m in range(1, 13) for d in range(1, 29)][:n]
+    text = [f"2021/{d:02d}/{m:02d}" if order == "ydm" else f"2021/{m:02d}/{d:02d}" for m, d in days]
+    return pd.DataFrame(
+        {"order_id": [f"O{i}" for i in range(n)], "customer_id": "C1", "ordered_at": text, "revenue": "10"}
+    )
+
+
+def test_dates_written_year_first_with_slashes_throughout_name_their_order():
+    """`2021/25/01` (year/day/month: a writer's `yyyy/dd/MM`) or `2021/01/25` on every row. Was: "no value parses
+    as a date" with the general hint and its example `'%d/%m/%Y'`, which reads none of them. Now the order the values
+    show (a day above 12 in the middle, or at the end) and the format to declare
+    (`features.year_day_month.slashed_dates_hint`); no day above 12: that it cannot be told. The declared format
+    reads the column."""
+    from features.validation import validate_tables
+
+    said = _stop({"orders": _slashed("ydm")})
+    assert "The values are written year/day/month (2021/13/01)" in said
+    assert '`data.date_formats: {orders.ordered_at: "%Y/%d/%m"}`' in said and "'%d/%m/%Y'" not in said
+    said = _stop({"orders": _slashed("ymd")})
+    assert "The values are written year/month/day (2021/01/13)" in said and '"%Y/%m/%d"' in said
+    said = _stop({"orders": _slashed("ymd", n=12)})
+    assert "no day above 12 in the middle or at the end telling year/month/day from year/day/month" in said
+    declared = {"orders.ordered_at": "%Y/%d/%m"}
+    read = validate_tables({"orders": _slashed("ydm")}, date_formats=declared).tables["orders"]["ordered_at"]
+    assert read.iloc[40] == pd.Timestamp("2021-02-13")
+
+
+def test_the_spark_driver_judges_the_slashed_form_on_more_than_five_values():
+    """The Spark driver reads the first given values of a column none of which parses and stops as pandas does
+    (`spark_checks.check_head`). Was: the first 5 (`2021/01/01` ... `2021/05/01`: no day above 12, the general hint
+    on a column whose 13th value shows its order). Now a date column's first `HINT_VALUES` (1,000): the same words
+    as pandas."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import HINT_VALUES, check_head
+
+    assert HINT_VALUES >= 100
+    orders = _slashed("ydm")
+    raw = orders["ordered_at"].head(HINT_VALUES)
+    stats = pd.DataFrame({"g0": [len(orders)], "p0": [0]})
+    with pytest.raises(StructuralError) as stop:
+        check_head(TABLES["orders"], 0, raw, stats, "UTC", {})
+    assert "The values are written year/day/month (2021/13/01)" in str(stop.value)
+    assert str(stop.value) == _stop({"orders": orders})
