@@ -30,7 +30,8 @@ def case_twins_and_rows(ids: pd.Series, examples: int = 3) -> tuple[int, list[tu
     return _case_twins([arrow_text(ids.dropna().astype("str"))], examples, counted=True, zeros=True)
 
 
-#: An id of digits with leading zeros (`00042`), and what a spreadsheet makes of it (`42`; `000` is `0`).
+#: An id of digits with leading zeros (`00042`), and what a spreadsheet makes of it (`42`; `000` is `0`). The
+#: Spark sampled training folds ids with the same patterns (`spark_training.check_id_twins_spark`; Java: `$1`).
 _PADDED, _UNPADDED = r"^0+(\d)", r"\1"
 #: An id of digits in groups of three (`7,007`, `7.007`, `7 007`, `7'007`): what a spreadsheet's number format
 #: writes of `7007` (round 35), and the separators removed to compare it.

@@ -133,3 +133,34 @@ def test_the_spark_driver_judges_the_slashed_form_on_more_than_five_values():
         check_head(TABLES["orders"], 0, raw, stats, "UTC", {})
     assert "The values are written year/day/month (2021/13/01)" in str(stop.value)
     assert str(stop.value) == _stop({"orders": orders})
+
+
+@pytest.mark.spark
+def test_spark_sampled_training_judges_id_twins_on_the_whole_base(spark, tmp_path):
+    """`cvp train / backtest --engine spark --sample-customers N` with 5 customers exported a second time in lower
+    case (`c000002` beside `C000002`). Was: not judged (the driver holds the sample's ids only; round 35 judged the
+    no-sample path), each trained as two customers, exit 0. Now a Spark aggregation over the whole base's ids
+    (`spark_training.check_id_twins_spark`), judged and worded by `features.crossrefs.stop_case_twins`: the pandas
+    loader's stop, word for word."""
+    import shutil
+
+    from pipelines.config import load_config
+    from pipelines.demo import generate_company, write_company
+    from pipelines.engines.spark_training import sample_training_input
+    from pipelines.train import load_for_modelling
+    from tests.helpers import quiet
+    from tests.pipelines.test_training_sample import SIDE_TABLES
+
+    company = tmp_path / "company"
+    write_company(generate_company(200, "2022-01-01", "2024-09-30", 7), company)
+    data = tmp_path / "data"
+    shutil.copytree(company, data, ignore=shutil.ignore_patterns("_truth", *SIDE_TABLES))
+    customers = pd.read_parquet(data / "customers.parquet")
+    again = customers.iloc[:5].assign(customer_id=lambda d: d["customer_id"].str.lower())
+    pd.concat([customers, again]).to_parquet(data / "customers.parquet", index=False)
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_for_modelling(data, None, None, {}, None, quiet(None))
+    assert f"5 ids (of {len(customers) + 5} rows) have a twin differing only by" in str(pandas_stop.value)
+    with pytest.raises(StructuralError) as spark_stop:
+        sample_training_input(spark, data, load_config(None), None, "train on", 50)
+    assert str(spark_stop.value) == str(pandas_stop.value)
