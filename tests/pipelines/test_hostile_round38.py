@@ -164,3 +164,51 @@ def test_spark_sampled_training_judges_id_twins_on_the_whole_base(spark, tmp_pat
     with pytest.raises(StructuralError) as spark_stop:
         sample_training_input(spark, data, load_config(None), None, "train on", 50)
     assert str(spark_stop.value) == str(pandas_stop.value)
+
+
+def test_an_end_written_as_a_date_on_its_start_day_is_not_before_it():
+    """A help desk exporting `opened_at` with its time and `closed_at` as a date (`2023-02-01 10:30`, `2023-02-01`),
+    a billing system's payment or due date as a date (a bank's value date, due on receipt), a cancellation on the
+    signup day. Was: each same-day end read as midnight, before its start: `closed_at before opened_at`, `paid before
+    issued`, `due_at before issued_at`, `churned_at before signup_at` rejects (10 of these 40 tickets, their effort
+    lost, exit 0). Now a date without its time is compared by its day (`features.row_rules.earlier_than`, the one
+    row rule of both engines); an end with its time before its start, or a day before, is still rejected."""
+    from features.validation import validate_tables
+
+    orders = _text_orders(revenue=["10", "20", "30"])
+    days = [f"2024-02-{d % 28 + 1:02d}" for d in range(40)]
+    closed = [d if i % 4 == 0 else f"{d} 18:00" for i, d in enumerate(days)]
+    closed[1], closed[2] = f"{days[1]} 09:00", days[0]  # truly before: the same day earlier, a day earlier
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(40)],
+            "customer_id": "C1",
+            "opened_at": [f"{d} 10:30" for d in days],
+            "closed_at": closed,
+            "effort_minutes": "30",
+        }
+    )
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(40)],
+            "customer_id": "C1",
+            "issued_at": [f"{d} 10:30" for d in days],
+            "due_at": days,
+            "amount": "10",
+            "paid_at": days,
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "signup_at": ["2024-01-01 09:00", "2024-01-02"],
+            "churned_at": ["2024-01-01", ""],
+        }
+    )
+    result = validate_tables(
+        {"orders": orders, "tickets": tickets, "invoices": invoices, "customers": customers}
+    )
+    assert result.report["tickets"].rejected_by_reason == {"closed_at before opened_at": 2}
+    assert result.report["invoices"].rejected_by_reason == {}
+    assert result.report["customers"].rejected_by_reason == {}
+    assert len(result.tables["tickets"]) == 38 and len(result.tables["invoices"]) == 40
