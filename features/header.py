@@ -198,8 +198,8 @@ def structural_checks(table: Table, raw: pd.DataFrame) -> None:
         raise StructuralError(
             f"table {table.name!r}: column(s) named like contract columns with a unit after the name: {pairs}; "
             "rename them (column names are matched exactly, and an unmatched column is not read), each holding "
-            "what the contract reads: amounts in `data.currency` (not its cents), efforts in minutes, times in `data.timezone` "
-            "unless they carry their offset. If one holds something else (a forecast, a budget, an old value), "
+            "what the contract reads: amounts in `data.currency` (not its cents), efforts in minutes, times in "
+            "`data.timezone` unless they carry their offset. If one holds something else (a forecast, a budget, an old value), "
             f"give it another name or leave it out.\nFirst rows:\n{examples(raw, also=united)}"
         )
     missing = [c for c in table.required_columns if c not in raw.columns]

@@ -430,8 +430,9 @@ def _check_throughout(
 def check_head(
     table: Table, i: int, raw: pd.Series, stats: pd.DataFrame, timezone: str, date_formats: Mapping[str, str]
 ) -> None:
-    """The pandas engine's stop for column i (`raw`: its first 5 given values, a date column's `HINT_VALUES`) where no given value parses, the
-    column's sums (`stats`) saying whether every one is a placeholder (`p{i}` == `g{i}`: `NA` on every row)."""
+    """The pandas engine's stop for column i (`raw`: its first 5 given values, a date column's `HINT_VALUES`) where
+    no given value parses, the column's sums (`stats`) saying whether every one is a placeholder (`p{i}` ==
+    `g{i}`: `NA` on every row)."""
     from features.column_checks import _check_parsed
     from features.dates import parse_timestamps_native
     from features.parsing import _parse_column
