@@ -99,10 +99,9 @@ def check_qualified_names(table: Table, raw: pd.DataFrame, absent: dict[str, str
         )
 
 
-#: Currency codes a header writes after an amount's name (`cost_eur`, `Revenue USD`, `cost in GBP`, `revenue_thb`): every
-#: active ISO 4217 code (and `rmb`, `ntd`), any case, but those that are English words (`all`, `top`, `cup`, `bob`,
-#: `mad`, `pen`, `sos`, ...: `cost_all` may be a total of something else). Round 38: was 28 codes, `revenue_thb` an
-#: ordinary extra column.
+#: Currency codes a header writes after an amount's name, in brackets, after "in" or beside a currency sign
+#: (`cost (THB)`, `Cost in PHP`): every active ISO 4217 code (and `rmb`, `ntd`), any case, but those that are
+#: English words (`all`, `top`, `cup`, `bob`, `mad`, `pen`, `sos`, ...). Round 38: was 28 codes.
 HEADER_CURRENCIES = (
     "aed|afn|amd|ang|aoa|ars|aud|awg|azn|bbd|bdt|bgn|bhd|bif|bmd|bnd|brl|bsd|btn|bwp|byn|bzd|cad|cdf|chf|clp|cny|"
     "crc|cuc|cve|czk|djf|dkk|dop|dzd|egp|ern|etb|eur|fjd|fkp|gbp|ghs|gip|gmd|gnf|gtq|gyd|hkd|hnl|htg|huf|idr|ils|"
@@ -111,6 +110,10 @@ HEADER_CURRENCIES = (
     "scr|sdg|sek|sgd|shp|sle|sll|srd|ssp|stn|svc|syp|szl|thb|tjs|tmt|tnd|try|ttd|twd|tzs|uah|ugx|usd|uyu|uzs|ved|"
     "ves|vnd|vuv|wst|xaf|xcd|xcg|xof|xpf|yer|zar|zmw|zwg|zwl|rmb|ntd"
 )
+#: The codes a header writes bare after an amount's name (`cost_eur`, `Revenue USD`): round 36's 28 most traded
+#: and exported ones. Not every ISO code (review of round 38): `cost_shp` (shipping), `cost_svc` (service),
+#: `revenue_irr` are columns of their own, not a unit.
+COMMON_CURRENCIES = "eur|usd|gbp|chf|jpy|cny|rmb|sek|nok|dkk|pln|czk|huf|ron|cad|aud|nzd|inr|brl|mxn|zar|sgd|hkd|krw|try|ils|aed|sar"
 #: The units a header writes after a contract column's name, by what the column holds (`_holds`; any case): the
 #: currencies (codes, symbols and, since round 38, cents: `cost_cents`) after an amount, minutes and hours after an
 #: effort in minutes, zones (UTC, GMT, an offset, local time) after a time. Only these: in brackets anything else
@@ -121,18 +124,25 @@ HEADER_UNITS = {
     "minutes": r"m|mins?|minutes?|h|hrs?|hours?",
     "timestamp": r"(?:utc|gmt)?\s*[+-]\s*\d{1,2}(?::?\d{2})?|utc|gmt|local(?:[\s_-]+time)?",
 }
-#: The units written after a space, `_`, `-` or "in" without brackets (`cost_eur`, `effort_minutes_min`,
-#: `paid_at_utc`): an offset only in brackets (`paid_at - 2` is no zone). Round 38: was the amounts' alone, so
+#: The units written after a space, `_` or `-` without brackets (`cost_eur`, `effort_minutes_min`, `paid_at_utc`):
+#: the common currency codes only, an offset only in brackets (`paid_at - 2` is no zone). After "in", an amount's
+#: may be any `HEADER_CURRENCIES` code (`Cost in PHP`). Round 38: was the amounts' alone, so
 #: `effort_minutes_min`, `paid_at_utc`, `signup_at_local` were extra columns, noted "not used" (every invoice then
 #: read as unpaid, tenure taken from the first order).
-BARE_UNITS = {**HEADER_UNITS, "timestamp": r"utc|gmt|local(?:[\s_-]+time)?"}
+BARE_UNITS = {
+    **HEADER_UNITS,
+    "money": rf"[€$£¥₹]|{COMMON_CURRENCIES}|cents?|pence",
+    "timestamp": r"utc|gmt|local(?:[\s_-]+time)?",
+}
 
 
 def _name_tail(units: str, bare: str, sign: bool) -> re.Pattern[str]:
     """A header cell: the column's name (group 1), then one of `units` in brackets (`cost (EUR)`, `Revenue [€]`,
-    `cost (in EUR)`, `ordered_at (UTC+2)`) or one of `bare` after a space, `_`, `-` or "in" (`cost_eur`,
-    `cost in EUR`, `paid_at_utc`), or, when `sign`, a currency sign right after it (`Cost€`)."""
-    after = rf"|[\s_-]+(?:in[\s_-]+)?(?:{bare})" + ("|[€$£¥₹]" if sign else "")
+    `cost (in EUR)`, `ordered_at (UTC+2)`) or one of `bare` after a space, `_` or `-` (`cost_eur`, `paid_at_utc`),
+    or, when `sign` (an amount), one of `units` after "in" (`Cost in PHP`) or a currency sign right after the name
+    (`Cost€`); else one of `bare` after "in"."""
+    said = units if sign else bare
+    after = rf"|[\s_-]+in[\s_-]+(?:{said})|[\s_-]+(?:{bare})" + ("|[€$£¥₹]" if sign else "")
     return re.compile(rf"(.*?\S)\s*(?:[(\[{{]\s*(?:in\s+)?(?:{units})\s*[)\]}}]{after})\s*", re.IGNORECASE)
 
 

@@ -28,14 +28,14 @@ def test_a_contract_column_named_with_cents_another_currency_or_a_bare_unit_stop
     column(s) revenue" with no word of `Revenue THB`. Now round 36's stop naming the column and the contract name
     (`features.header.HEADER_UNITS`, `BARE_UNITS`: every ISO 4217 code but English words; both engines' header
     check), its way out saying amounts are in `data.currency`, not its cents."""
-    for header in ("cost_cents", "cost (cents)", "cost_thb", "Cost in PHP", "cost_VND"):
+    for header in ("cost_cents", "cost (cents)", "cost (THB)", "Cost in PHP", "cost in VND"):
         said = _stop(
             {"orders": _text_orders(revenue=["10", "20", "30"], **{header: ["625", "1200", "1800"]})}
         )
         assert f"with a unit after the name: '{header}' -> 'cost'" in said, said
         assert "amounts in `data.currency` (not its cents)" in said and "625" in said
-    said = _stop({"orders": _text_orders(**{"Revenue THB": ["10", "20", "30"]})})
-    assert "'Revenue THB' -> 'revenue'; rename them" in said
+    said = _stop({"orders": _text_orders(**{"Revenue in THB": ["10", "20", "30"]})})
+    assert "'Revenue in THB' -> 'revenue'; rename them" in said
     orders = _text_orders(revenue=["10", "20", "30"])
     tickets = pd.DataFrame(
         {
@@ -67,7 +67,12 @@ def test_other_tails_after_a_contract_name_stay_extra_columns():
     (`region_thb`), a unit column beside its contract column (`cost` and `cost_cents`): extra columns, as before."""
     from features.validation import validate_tables
 
-    extra = {"cost_all": ["5"] * 3, "revenue_top": ["1"] * 3, "cost (budget)": ["5"] * 3}
+    extra = {
+        "cost_all": ["5"] * 3,
+        "revenue_top": ["1"] * 3,
+        "cost (budget)": ["5"] * 3,
+        "cost_shp": ["2"] * 3,
+    }
     orders = _text_orders(revenue=["10", "20", "30"], **extra)
     invoices = pd.DataFrame(
         {
@@ -86,6 +91,15 @@ def test_other_tails_after_a_contract_name_stay_extra_columns():
         revenue=["10", "20", "30"], cost=["6", "12", "18"], cost_cents=["600", "1200", "1800"]
     )
     assert validate_tables({"orders": both}).tables["orders"]["cost"].tolist() == [6.0, 12.0, 18.0]
+    from features.contract import TABLES
+    from features.header import with_unit_in_name
+
+    orders = TABLES["orders"]
+    for header, meant in (("cost_shp", "cost"), ("cost_svc", "cost"), ("revenue_irr", "revenue")):
+        assert with_unit_in_name(orders, pd.DataFrame({header: ["1"]}), {meant: meant}) == {}, header
+    assert with_unit_in_name(orders, pd.DataFrame({"cost (IRR)": ["1"]}), {"cost": "cost"}) == {
+        "cost (IRR)": "cost"
+    }
 
 
 def _slashed(order: str, n: int = 336) -> pd.DataFrame:
