@@ -106,7 +106,7 @@ def _check_parsed(
             )
             hint += numeric_dates_hint(raw[given])
             if date_format is None and (slashed := slashed_dates_hint(raw[given], table.name, col.name)):
-                hint = " " + slashed[2:]  # in place of the general example (`%d/%m/%Y` reads none of them)
+                hint = " " + slashed  # in place of the general example (`%d/%m/%Y` reads none of them)
         hint += wrong_type_hint(col.kind, raw[given].head(5))  # `x` marks, `15%`: the first rows, as Spark's
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"

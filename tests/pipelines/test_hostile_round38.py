@@ -131,6 +131,23 @@ def test_dates_written_year_first_with_slashes_throughout_name_their_order():
     assert read.iloc[40] == pd.Timestamp("2021-02-13")
 
 
+def test_year_first_slashed_dates_with_a_time_get_the_whole_format():
+    """`2021/13/01 10:30` on every row, a placeholder (`NA`) among them. Was (the first review): `"%Y/%d/%m"` and
+    "(then the time's, ` %H:%M:%S`)", neither of which reads the column. Now the whole format from the values (the
+    time's parts as written), kept when a placeholder is in the column; declared, it reads every dated row."""
+    from features.validation import validate_tables
+
+    orders = _slashed("ydm", n=40)
+    orders["ordered_at"] = orders["ordered_at"] + " 10:30"
+    orders.loc[3, "ordered_at"] = "NA"
+    said = _stop({"orders": orders})
+    assert '`data.date_formats: {orders.ordered_at: "%Y/%d/%m %H:%M"}`' in said, said
+    assert "The values are written year/day/month (2021/13/01 10:30)" in said and "then the time" not in said
+    declared = {"orders.ordered_at": "%Y/%d/%m %H:%M"}
+    read = validate_tables({"orders": orders}, date_formats=declared).tables["orders"]["ordered_at"]
+    assert read.notna().sum() == 39 and str(read.max())[:16] == "2021-02-12 10:30"
+
+
 def test_the_spark_driver_judges_the_slashed_form_on_more_than_five_values():
     """The Spark driver reads the first given values of a column none of which parses and stops as pandas does
     (`spark_checks.check_head`). Was: the first 5 (`2021/01/01` ... `2021/05/01`: no day above 12, the general hint
