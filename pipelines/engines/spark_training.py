@@ -84,13 +84,13 @@ def check_id_twins_spark(accepted: SparkDataFrame, present: set[str], reports: M
     from pyspark.sql import functions as F
 
     from features.crossrefs import stop_case_twins
-    from features.id_spellings import _GROUP_MARKS, _GROUPED, _PADDED
+    from features.id_spellings import GROUP_MARKS, GROUPED, PADDED
 
     name = "customers" if "customers" in present else "orders"
     ids = accepted.filter(F.col(TABLE) == name).select(_col(name, "customer_id").alias(ID))
     key = F.lower(F.col(ID))
-    key = F.when(key.rlike(_GROUPED), F.regexp_replace(key, _GROUP_MARKS, "")).otherwise(key)
-    key = F.when(key.rlike(r"^\d+$"), F.regexp_replace(key, _PADDED, "$1")).otherwise(key)
+    key = F.when(key.rlike(GROUPED), F.regexp_replace(key, GROUP_MARKS, "")).otherwise(key)
+    key = F.when(key.rlike(r"^\d+$"), F.regexp_replace(key, PADDED, "$1")).otherwise(key)
     each = ids.filter(F.col(ID).isNotNull()).groupBy(ID).count().withColumn("key", key)
     twins = (
         each.groupBy("key")
@@ -360,7 +360,8 @@ def sample_training_input(
             base_rows = sum(r.accepted for r in reports.values())
             sample = None
             rows = accepted
-            if sample_customers is not None:
+            if sample_customers is not None:  # the whole base's id twins before the sample is brought
+                check_id_twins_spark(accepted, present, reports)  # (round 38: was not judged)
                 ids = base_ids(accepted, present).persist(StorageLevel.MEMORY_AND_DISK)
                 persisted.append(ids)
                 n_base = ids.count()
@@ -377,8 +378,6 @@ def sample_training_input(
                 from pipelines.engines.spark_input import check_id_twins
 
                 check_id_twins(tables, reports)
-            else:  # the whole base's, not the sample's (round 38: was not judged)
-                check_id_twins_spark(accepted, present, reports)
             empties = {name: empty_table(accepted, name) for name in tables}
     finally:
         for frame in persisted:

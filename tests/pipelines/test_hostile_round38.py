@@ -167,34 +167,38 @@ def test_the_spark_driver_judges_the_slashed_form_on_more_than_five_values():
 
 
 @pytest.mark.spark
-def test_spark_sampled_training_judges_id_twins_on_the_whole_base(spark, tmp_path):
-    """`cvp train / backtest --engine spark --sample-customers N` with 5 customers exported a second time in lower
-    case (`c000002` beside `C000002`). Was: not judged (the driver holds the sample's ids only; round 35 judged the
-    no-sample path), each trained as two customers, exit 0. Now a Spark aggregation over the whole base's ids
-    (`spark_training.check_id_twins_spark`), judged and worded by `features.crossrefs.stop_case_twins`: the pandas
-    loader's stop, word for word."""
-    import shutil
+def test_spark_sampled_training_judges_id_twins_on_the_whole_base(spark, request):
+    """`cvp train / backtest --engine spark --sample-customers N` with ids exported a second time respelled: one
+    in lower case (`c0001`), one without its leading zeros (`42` for `00042`), one with its digits grouped
+    (`7,007`, `7\u00a0008` with a no-break space). Was: not judged (the driver holds the sample's ids only; round 35
+    judged the no-sample path), each trained as two customers, exit 0. Now a Spark aggregation over the whole base's
+    ids (`spark_training.check_id_twins_spark`, before the sample is brought), worded by
+    `features.crossrefs.stop_case_twins`: `check_case_twins`' stop word for word, for the customers' ids and (no
+    customers table) the orders'; the ids without the respelled ones pass."""
+    from types import SimpleNamespace
 
-    from pipelines.config import load_config
-    from pipelines.demo import generate_company, write_company
-    from pipelines.engines.spark_training import sample_training_input
-    from pipelines.train import load_for_modelling
-    from tests.helpers import quiet
-    from tests.pipelines.test_training_sample import SIDE_TABLES
+    from features.crossrefs import check_case_twins
+    from pipelines.engines.spark_checks import TABLE, VAL
+    from pipelines.engines.spark_training import check_id_twins_spark
 
-    company = tmp_path / "company"
-    write_company(generate_company(200, "2022-01-01", "2024-09-30", 7), company)
-    data = tmp_path / "data"
-    shutil.copytree(company, data, ignore=shutil.ignore_patterns("_truth", *SIDE_TABLES))
-    customers = pd.read_parquet(data / "customers.parquet")
-    again = customers.iloc[:5].assign(customer_id=lambda d: d["customer_id"].str.lower())
-    pd.concat([customers, again]).to_parquet(data / "customers.parquet", index=False)
-    with pytest.raises(StructuralError) as pandas_stop:
-        load_for_modelling(data, None, None, {}, None, quiet(None))
-    assert f"5 ids (of {len(customers) + 5} rows) have a twin differing only by" in str(pandas_stop.value)
-    with pytest.raises(StructuralError) as spark_stop:
-        sample_training_input(spark, data, load_config(None), None, "train on", 50)
-    assert str(spark_stop.value) == str(pandas_stop.value)
+    base = [f"C{n:04d}" for n in range(100)] + ["00042"] + [str(7000 + n) for n in range(95)]
+    ids = base + ["c0001", "42", "7\u00a0008"]
+    shuffled = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "2")  # 200 ids: 2 partitions, not 200 tasks a shuffle
+    request.addfinalizer(lambda: spark.conf.set("spark.sql.shuffle.partitions", shuffled))
+    for table, values in (("customers", ids), ("orders", ids + ids[:50]), ("customers", base)):
+        frame = spark.createDataFrame(pd.DataFrame({TABLE: table, f"{table}|{VAL}customer_id": values}))
+        reports = {table: SimpleNamespace(rows_in=len(values))}
+        if values is base:
+            check_case_twins(table, "customer_id", pd.Series(values), len(values))
+            check_id_twins_spark(frame, {table}, reports)
+            continue
+        with pytest.raises(StructuralError) as pandas_stop:
+            check_case_twins(table, "customer_id", pd.Series(values), len(values))
+        with pytest.raises(StructuralError) as spark_stop:
+            check_id_twins_spark(frame, {table}, reports)
+        assert str(spark_stop.value) == str(pandas_stop.value)
+        assert all(twin in str(spark_stop.value) for twin in ("'c0001'", "'42'", repr("7\u00a0008"))), table
 
 
 def test_an_end_written_as_a_date_on_its_start_day_is_not_before_it():
