@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES, Table
+from features.contract import TABLES, Column, Table
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -394,6 +394,12 @@ def source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataF
 HINT_VALUES = 1000
 
 
+def head_rows(column: Column) -> int:
+    """How many of a column's first given values the driver reads when none parses: a date column's
+    `HINT_VALUES`, another's 5 (its message shows 5)."""
+    return HINT_VALUES if column.kind == "timestamp" else 5
+
+
 def _check_throughout(
     checked: SparkDataFrame,
     table: Table,
@@ -417,7 +423,7 @@ def _check_throughout(
         head = (
             checked.filter(F.col(GIVEN).bitwiseAND(1 << i) > 0)
             .orderBy(ROW)
-            .limit(HINT_VALUES if table.column(name).kind == "timestamp" else 5)
+            .limit(head_rows(table.column(name)))
             .select(ROW, _q(RAW + name))
             .toPandas()
         )

@@ -152,13 +152,14 @@ def test_the_spark_driver_judges_the_slashed_form_on_more_than_five_values():
     """The Spark driver reads the first given values of a column none of which parses and stops as pandas does
     (`spark_checks.check_head`). Was: the first 5 (`2021/01/01` ... `2021/05/01`: no day above 12, the general hint
     on a column whose 13th value shows its order). Now a date column's first `HINT_VALUES` (1,000): the same words
-    as pandas."""
+    as pandas (`spark_checks.head_rows`: the rows `_check_throughout` reads)."""
     from features.contract import TABLES
-    from pipelines.engines.spark_checks import HINT_VALUES, check_head
+    from pipelines.engines.spark_checks import check_head, head_rows
 
-    assert HINT_VALUES >= 100
+    read = head_rows(TABLES["orders"].column("ordered_at"))
+    assert read >= 100 and head_rows(TABLES["orders"].column("revenue")) == 5
     orders = _slashed("ydm")
-    raw = orders["ordered_at"].head(HINT_VALUES)
+    raw = orders["ordered_at"].head(read)
     stats = pd.DataFrame({"g0": [len(orders)], "p0": [0]})
     with pytest.raises(StructuralError) as stop:
         check_head(TABLES["orders"], 0, raw, stats, "UTC", {})
