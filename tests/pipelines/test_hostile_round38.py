@@ -1,8 +1,8 @@
 """Hostile input classes closed in the thirty-eighth hunt: a contract column named with a unit in cents, a currency
-code beyond the 28 common ones, or a bare unit after an effort or a time (`cost_cents`, `revenue_thb`,
+code beyond the 28 common ones in brackets or after "in", or a bare unit after an effort or a time (`cost_cents`, `cost (THB)`,
 `effort_minutes_min`, `paid_at_utc`); a date column written year first with `/` throughout (`2021/25/01`), whose
 hint the Spark driver judged on its first 5 values (round 37's leftovers). Tiny hand-written frames; no training, no
-model, no Spark session (the Spark case: the driver's own stop, `spark_checks.check_head`, on the values it reads)."""
+model; one test on the shared Spark session (the sampled training's id twins on ~200-row frames)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ def _stop(tables: dict[str, pd.DataFrame]) -> str:
 
 
 def test_a_contract_column_named_with_cents_another_currency_or_a_bare_unit_stops():
-    """Was: `cost_cents`, `revenue (cents)`, `cost_thb` (a currency code outside the 28 of round 36),
+    """Was: `cost_cents`, `revenue (cents)`, `cost (THB)` (a currency code outside the 28 of round 36),
     `effort_minutes_min`, `paid_at_utc`, `signup_at_local` ordinary extra columns, noted "not used", exit 0 (the cost
     dropped and a guessed margin read, every invoice unpaid, tenure from the first order), or "missing required
-    column(s) revenue" with no word of `Revenue THB`. Now round 36's stop naming the column and the contract name
-    (`features.header.HEADER_UNITS`, `BARE_UNITS`: every ISO 4217 code but English words; both engines' header
-    check), its way out saying amounts are in `data.currency`, not its cents."""
+    column(s) revenue" with no word of `Revenue in THB`. Now round 36's stop naming the column and the contract name
+    (`features.header.HEADER_UNITS`: every ISO 4217 code but English words in brackets or after "in"; `BARE_UNITS`;
+    both engines' header check), its way out saying amounts are in `data.currency`, not its cents."""
     for header in ("cost_cents", "cost (cents)", "cost (THB)", "Cost in PHP", "cost in VND"):
         said = _stop(
             {"orders": _text_orders(revenue=["10", "20", "30"], **{header: ["625", "1200", "1800"]})}
