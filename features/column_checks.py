@@ -55,6 +55,7 @@ from features.placeholder_words import check_missing_placeholders, missing_place
 from features.row_rules import BOUND_REASON
 from features.text import TextBytes, blank
 from features.unparsed_columns import check_mostly_unparsed, check_required_given, wrong_type_hint
+from features.year_day_month import slashed_dates_hint
 
 if TYPE_CHECKING:  # the rejects collector is validation's; it calls this module
     from features.validation import _Rejector
@@ -104,6 +105,8 @@ def _check_parsed(
                 else f" The declared date format is {date_format!r}."
             )
             hint += numeric_dates_hint(raw[given])
+            if date_format is None and (slashed := slashed_dates_hint(raw[given], table.name, col.name)):
+                hint = " " + slashed  # in place of the general example (`%d/%m/%Y` reads none of them)
         hint += wrong_type_hint(col.kind, raw[given].head(5))  # `x` marks, `15%`: the first rows, as Spark's
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"

@@ -134,10 +134,19 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     `table` "customers" counts the ids (a row each); "orders" (without a customers table, nothing says who the
     customers are) the rows naming either spelling: `C001` on some orders and `c001` on others split one
     customer's orders in two, each scored as a customer of its own."""
-    from features.errors import StructuralError
     from features.id_spellings import case_twins_and_rows
 
-    n, examples, rows_named = case_twins_and_rows(ids)
+    stop_case_twins(table, column, *case_twins_and_rows(ids), rows)
+
+
+def stop_case_twins(
+    table: str, column: str, n: int, examples: list[tuple[str, ...]], rows_named: int, rows: int
+) -> None:
+    """`check_case_twins`' judgement and words from its counts: `n` twin groups, a few (`examples`), the values
+    naming one of them (`rows_named`) of the table's `rows`. Also the Spark sampled training's, whose counts a Spark
+    aggregation gives (`pipelines.engines.spark_training.check_id_twins_spark`, round 38)."""
+    from features.errors import StructuralError
+
     if n < MIN_RESPELLED:
         return
     named = n if table == "customers" else rows_named

@@ -99,30 +99,57 @@ def check_qualified_names(table: Table, raw: pd.DataFrame, absent: dict[str, str
         )
 
 
-#: Currency codes a header writes after an amount's name (`cost_eur`, `Revenue USD`, `cost in GBP`): the most traded
-#: and most exported ones (ISO 4217), any case.
-HEADER_CURRENCIES = "eur|usd|gbp|chf|jpy|cny|rmb|sek|nok|dkk|pln|czk|huf|ron|cad|aud|nzd|inr|brl|mxn|zar|sgd|hkd|krw|try|ils|aed|sar"
+#: Currency codes a header writes after an amount's name, in brackets, after "in" or beside a currency sign
+#: (`cost (THB)`, `Cost in PHP`): every active ISO 4217 code (and `rmb`, `ntd`), any case, but those that are
+#: English words (`all`, `top`, `cup`, `bob`, `mad`, `pen`, `sos`, ...). Round 38: was 28 codes.
+HEADER_CURRENCIES = (
+    "aed|afn|amd|ang|aoa|ars|aud|awg|azn|bbd|bdt|bgn|bhd|bif|bmd|bnd|brl|bsd|btn|bwp|byn|bzd|cad|cdf|chf|clp|cny|"
+    "crc|cuc|cve|czk|djf|dkk|dop|dzd|egp|ern|etb|eur|fjd|fkp|gbp|ghs|gip|gmd|gnf|gtq|gyd|hkd|hnl|htg|huf|idr|ils|"
+    "inr|iqd|irr|isk|jmd|jod|jpy|kes|kgs|khr|kmf|kpw|krw|kwd|kyd|kzt|lak|lbp|lkr|lrd|lsl|lyd|mdl|mga|mkd|mmk|mnt|"
+    "mru|mur|mvr|mwk|mxn|myr|mzn|nad|ngn|nio|nok|npr|nzd|omr|pab|pgk|php|pkr|pln|pyg|qar|ron|rsd|rub|rwf|sar|sbd|"
+    "scr|sdg|sek|sgd|shp|sle|sll|srd|ssp|stn|svc|syp|szl|thb|tjs|tmt|tnd|try|ttd|twd|tzs|uah|ugx|usd|uyu|uzs|ved|"
+    "ves|vnd|vuv|wst|xaf|xcd|xcg|xof|xpf|yer|zar|zmw|zwg|zwl|rmb|ntd"
+)
+#: The codes a header writes bare after an amount's name (`cost_eur`, `Revenue USD`): round 36's 28 most traded
+#: and exported ones. Not every ISO code (review of round 38): `cost_shp` (shipping), `cost_svc` (service),
+#: `revenue_irr` are columns of their own, not a unit.
+COMMON_CURRENCIES = "eur|usd|gbp|chf|jpy|cny|rmb|sek|nok|dkk|pln|czk|huf|ron|cad|aud|nzd|inr|brl|mxn|zar|sgd|hkd|krw|try|ils|aed|sar"
 #: The units a header writes after a contract column's name, by what the column holds (`_holds`; any case): the
-#: currencies (codes and symbols) after an amount, minutes and hours after an effort in minutes, zones (UTC, GMT, an
-#: offset, local time) after a time. Only these: in brackets anything else is a remark naming another column (`churned_at (predicted)`,
-#: `cost (budget)`, `segment (old)`, `discount (%)`), read as an extra column (review of round 36).
+#: currencies (codes, symbols and, since round 38, cents: `cost_cents`) after an amount, minutes and hours after an
+#: effort in minutes, zones (UTC, GMT, an offset, local time) after a time. Only these: in brackets anything else
+#: is a remark naming another column (`churned_at (predicted)`, `cost (budget)`, `segment (old)`, `discount (%)`),
+#: read as an extra column (review of round 36).
 HEADER_UNITS = {
-    "money": rf"[€$£¥₹]|{HEADER_CURRENCIES}",
+    "money": rf"[€$£¥₹]|{HEADER_CURRENCIES}|cents?|pence",
     "minutes": r"m|mins?|minutes?|h|hrs?|hours?",
-    "timestamp": r"(?:utc|gmt)?\s*[+-]\s*\d{1,2}(?::?\d{2})?|utc|gmt|local(?:\s+time)?",
+    "timestamp": r"(?:utc|gmt)?\s*[+-]\s*\d{1,2}(?::?\d{2})?|utc|gmt|local(?:[\s_-]+time)?",
+}
+#: The units written after a space, `_` or `-` without brackets (`cost_eur`, `effort_minutes_min`, `paid_at_utc`):
+#: the common currency codes only, an offset only in brackets (`paid_at - 2` is no zone). After "in", an amount's
+#: may be any `HEADER_CURRENCIES` code (`Cost in PHP`). Round 38: was the amounts' alone, so
+#: `effort_minutes_min`, `paid_at_utc`, `signup_at_local` were extra columns, noted "not used" (every invoice then
+#: read as unpaid, tenure taken from the first order).
+BARE_UNITS = {
+    **HEADER_UNITS,
+    "money": rf"[€$£¥₹]|{COMMON_CURRENCIES}|cents?|pence",
+    "timestamp": r"utc|gmt|local(?:[\s_-]+time)?",
 }
 
 
-def _name_tail(units: str, bare: bool) -> re.Pattern[str]:
+def _name_tail(units: str, bare: str, sign: bool) -> re.Pattern[str]:
     """A header cell: the column's name (group 1), then one of `units` in brackets (`cost (EUR)`, `Revenue [€]`,
-    `cost (in EUR)`, `ordered_at (UTC+2)`) or, when `bare`, after a space, `_`, `-` or "in" (`cost_eur`,
-    `cost in EUR`, `Cost €`)."""
-    after = rf"|[\s_-]+(?:in[\s_-]+)?(?:{units})|[€$£¥₹]" if bare else ""
+    `cost (in EUR)`, `ordered_at (UTC+2)`) or one of `bare` after a space, `_` or `-` (`cost_eur`, `paid_at_utc`),
+    or, when `sign` (an amount), one of `units` after "in" (`Cost in PHP`) or a currency sign right after the name
+    (`Cost€`); else one of `bare` after "in"."""
+    said = units if sign else bare
+    after = rf"|[\s_-]+in[\s_-]+(?:{said})|[\s_-]+(?:{bare})" + ("|[€$£¥₹]" if sign else "")
     return re.compile(rf"(.*?\S)\s*(?:[(\[{{]\s*(?:in\s+)?(?:{units})\s*[)\]}}]{after})\s*", re.IGNORECASE)
 
 
-#: `HEADER_UNITS` as header tails; a unit alone after the name (not bracketed) for the amounts only.
-_NAME_TAILS = {held: _name_tail(units, bare=held == "money") for held, units in HEADER_UNITS.items()}
+#: `HEADER_UNITS` and `BARE_UNITS` as header tails.
+_NAME_TAILS = {
+    held: _name_tail(units, BARE_UNITS[held], held == "money") for held, units in HEADER_UNITS.items()
+}
 
 
 def _holds(column: Column) -> str:
@@ -181,8 +208,8 @@ def structural_checks(table: Table, raw: pd.DataFrame) -> None:
         raise StructuralError(
             f"table {table.name!r}: column(s) named like contract columns with a unit after the name: {pairs}; "
             "rename them (column names are matched exactly, and an unmatched column is not read), each holding "
-            "what the contract reads: amounts in `data.currency`, efforts in minutes, times in `data.timezone` "
-            "unless they carry their offset. If one holds something else (a forecast, a budget, an old value), "
+            "what the contract reads: amounts in `data.currency` (not its cents), efforts in minutes, times in "
+            "`data.timezone` unless they carry their offset. If one holds something else (a forecast, a budget, an old value), "
             f"give it another name or leave it out.\nFirst rows:\n{examples(raw, also=united)}"
         )
     missing = [c for c in table.required_columns if c not in raw.columns]

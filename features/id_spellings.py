@@ -30,12 +30,13 @@ def case_twins_and_rows(ids: pd.Series, examples: int = 3) -> tuple[int, list[tu
     return _case_twins([arrow_text(ids.dropna().astype("str"))], examples, counted=True, zeros=True)
 
 
-#: An id of digits with leading zeros (`00042`), and what a spreadsheet makes of it (`42`; `000` is `0`).
-_PADDED, _UNPADDED = r"^0+(\d)", r"\1"
+#: An id of digits with leading zeros (`00042`), and what a spreadsheet makes of it (`42`; `000` is `0`). The
+#: Spark sampled training folds ids with the same patterns (`spark_training.check_id_twins_spark`; Java: `$1`).
+PADDED, UNPADDED = r"^0+(\d)", r"\1"
 #: An id of digits in groups of three (`7,007`, `7.007`, `7 007`, `7'007`): what a spreadsheet's number format
 #: writes of `7007` (round 35), and the separators removed to compare it.
-_GROUP_MARKS = "[,.' \u00a0\u202f]"  # the characters themselves: Arrow's RE2 reads no `\u` escape
-_GROUPED = r"^\d{1,3}(?:" + _GROUP_MARKS + r"\d{3})+$"
+GROUP_MARKS = "[,.' \u00a0\u202f]"  # the characters themselves: Arrow's RE2 reads no `\u` escape
+GROUPED = r"^\d{1,3}(?:" + GROUP_MARKS + r"\d{3})+$"
 
 
 def _padded(texts: list[Any]) -> bool:
@@ -62,7 +63,7 @@ def _case_twins(
 
     cases = [letter_cases(t) for t in texts]
     padded = zeros and _padded(texts)
-    grouped = zeros and any(pc.any(pc.match_substring_regex(t, _GROUPED)).as_py() for t in texts if len(t))
+    grouped = zeros and any(pc.any(pc.match_substring_regex(t, GROUPED)).as_py() for t in texts if len(t))
     if not (any(u for u, _ in cases) and any(lo for _, lo in cases)) and not padded and not grouped:
         return 0, [], 0  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
     if counted:  # the distinct ids with how many values each
@@ -74,11 +75,11 @@ def _case_twins(
         counts = pa.nulls(len(distinct), pa.int64())
     folded = pc.utf8_lower(distinct)
     if grouped:  # `7,007` is `7007`, as a spreadsheet's number format wrote it
-        marked = pc.match_substring_regex(folded, _GROUPED)
-        folded = pc.if_else(marked, pc.replace_substring_regex(folded, _GROUP_MARKS, ""), folded)
+        marked = pc.match_substring_regex(folded, GROUPED)
+        folded = pc.if_else(marked, pc.replace_substring_regex(folded, GROUP_MARKS, ""), folded)
     if padded:  # only ids of digits alone lose their zeros (`C0042` is not `C42`)
         digits = pc.match_substring_regex(folded, r"^\d+$")
-        folded = pc.if_else(digits, pc.replace_substring_regex(folded, _PADDED, _UNPADDED), folded)
+        folded = pc.if_else(digits, pc.replace_substring_regex(folded, PADDED, UNPADDED), folded)
     if len(pc.unique(folded)) == len(distinct):
         return 0, [], 0
     frame = pa.table({"id": distinct, "key": folded, "n": counts}).to_pandas()

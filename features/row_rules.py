@@ -102,6 +102,16 @@ def nines(values: pd.Series, bound: float | None = None) -> np.ndarray:
     return out
 
 
+def earlier_than(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    """Where `later` (a row's end: `closed_at`, `paid_at`, `due_at`, `churned_at`, `left_at`) is before `earlier`
+    (its start), a value written as a date without its time (at midnight) compared by its day: a ticket opened
+    `2023-02-01 10:30` and closed `2023-02-01` (a help desk's closing date, a bank's value date for a payment) is
+    closed that day, not before it. Round 38: was "closed_at before opened_at" / "paid before issued", the ticket
+    with its effort, the invoice with its payment, rejected (27% of such a help desk's tickets, exit 0)."""
+    dated = later == later.dt.normalize()
+    return later < earlier.where(~dated, earlier.dt.normalize())
+
+
 def row_rules(name: str, t: pd.DataFrame, rej: Any, max_values: Mapping[str, float] | None = None) -> None:
     """Row rules beyond types: signs, ranges, order of dates, allowed values (`rej`: the table's `_Rejector`;
     `max_values`: `data.max_values`, the bounds the nines are judged against)."""
@@ -124,7 +134,7 @@ def row_rules(name: str, t: pd.DataFrame, rej: Any, max_values: Mapping[str, flo
     elif name == "tickets":
         rej.add(t["effort_minutes"] < 0, "negative effort_minutes")
         if has("closed_at"):
-            rej.add(t["closed_at"] < t["opened_at"], "closed_at before opened_at")
+            rej.add(earlier_than(t["closed_at"], t["opened_at"]), "closed_at before opened_at")
         if has("kind"):
             rej.add(t["kind"].notna() & ~t["kind"].str.lower().isin(TICKET_KINDS), "unknown ticket kind")
         if has("satisfaction"):
@@ -133,9 +143,9 @@ def row_rules(name: str, t: pd.DataFrame, rej: Any, max_values: Mapping[str, flo
             rej.add(s.notna() & (s % 1 != 0), "satisfaction not a whole number of the 1-5 scale (4.5)")
     elif name == "invoices":
         rej.add(t["amount"] < 0, "negative invoice amount")
-        rej.add(t["due_at"] < t["issued_at"], "due_at before issued_at")
+        rej.add(earlier_than(t["due_at"], t["issued_at"]), "due_at before issued_at")
         if has("paid_at"):
-            rej.add(t["paid_at"] < t["issued_at"], "paid before issued")
+            rej.add(earlier_than(t["paid_at"], t["issued_at"]), "paid before issued")
     elif name == "referrals":
         rej.add(t["referrer_id"] == t["referred_id"], "self-referral")
     elif name == "customers":
@@ -143,10 +153,10 @@ def row_rules(name: str, t: pd.DataFrame, rej: Any, max_values: Mapping[str, flo
             rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
         # cancelled before being won: one of the two dates is wrong
         if has("churned_at") and has("signup_at"):
-            rej.add(t["churned_at"] < t["signup_at"], "churned_at before signup_at")
+            rej.add(earlier_than(t["churned_at"], t["signup_at"]), "churned_at before signup_at")
     elif name == "account_managers":
         if has("left_at") and has("started_at"):
-            rej.add(t["left_at"] < t["started_at"], "left_at before started_at")
+            rej.add(earlier_than(t["left_at"], t["started_at"]), "left_at before started_at")
 
 
 def _groups(name: str, reasons: Iterable[Any]) -> dict[str, tuple[str, ...]]:

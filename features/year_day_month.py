@@ -36,3 +36,51 @@ def year_day_month_hint(values: pd.Series, table: str, column: str) -> str:
         "date format), and the column's values of a day of 12 or less parse as ISO with day and month swapped: "
         f"export ISO 8601 (year-month-day){declare}"
     )
+
+
+#: A date written year first with `/` or `.` between its parts (`2021/25/01`, `2021.01.25`), a time after it or
+#: not: `\1` the separator, then the middle and the last part; the time's separator (`T` or a space), its seconds
+#: and its fraction, when written (`2021/25/01 10:30`, `2021/25/01T10:30:15.250`).
+SLASHED = r"\d{4}([/.])(\d{1,2})\1(\d{1,2})(?:([Tt ])\d{1,2}:\d{2}(:\d{2})?([.,]\d{1,6})?)?"
+
+
+def slashed_dates_hint(values: pd.Series, table: str, column: str) -> str:
+    """For a date column no value of which parses (`values`: its given values; the Spark driver's, its first
+    `spark_checks.HINT_VALUES`): when every one but placeholder words (`NA`) is written year first with `/` or `.`
+    (`SLASHED`: `2021/25/01`, `2021/01/25 10:30`), a sentence naming the order its values show (a day above 12 in
+    the middle: year/day/month; at the end: year/month/day) and the whole format to declare, the time's parts
+    included, or that they cannot tell; '' else (and when the values' times are written in more than one way).
+    Without the `". "` that ends its caller's sentence. Round 38: was the general hint, whose example format
+    (`%d/%m/%Y`) reads none of them."""
+    import numpy as np
+
+    from features.placeholder_words import missing_placeholders
+
+    text = values.astype("str").str.strip()
+    text = text[~missing_placeholders(text, np.ones(len(text), dtype=bool), "timestamp")]
+    parts = text.str.extract(f"^{SLASHED}$")
+    if not len(text) or parts[0].isna().any() or parts[0].nunique() != 1:
+        return ""
+    times = (
+        parts[3].fillna("").str.upper()
+        + parts[3].notna().map({True: "%H:%M", False: ""})
+        + parts[4].notna().map({True: ":%S", False: ""})
+        + parts[5].str[0].fillna("").map(lambda mark: f"{mark}%f" if mark else "")
+    )
+    if times.nunique() != 1:
+        return ""
+    sep, middle, last, time = parts[0].iloc[0], parts[1].astype(int), parts[2].astype(int), times.iloc[0]
+    if (middle > 12).any() and (last <= 12).all():
+        order, fmt, seen = "year/day/month", f"%Y{sep}%d{sep}%m{time}", text[middle > 12].iloc[0]
+    elif (last > 12).any() and (middle <= 12).all():
+        order, fmt, seen = "year/month/day", f"%Y{sep}%m{sep}%d{time}", text[last > 12].iloc[0]
+    else:
+        return (
+            f"The values are written year first with {sep!r} ({text.iloc[0]}), no day above 12 in the middle or "
+            "at the end telling year/month/day from year/day/month: export ISO 8601, or declare the order "
+            f'written, `data.date_formats: {{{table}.{column}: "%Y{sep}%m{sep}%d{time}"}}` or "%Y{sep}%d{sep}%m{time}"'
+        )
+    return (
+        f"The values are written {order} ({seen}): export ISO 8601 (year-month-day), or declare "
+        f'`data.date_formats: {{{table}.{column}: "{fmt}"}}`'
+    )

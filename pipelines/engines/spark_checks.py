@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES, Table
+from features.contract import TABLES, Column, Table
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -388,6 +388,18 @@ def source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataF
     return frame.withColumn(ROW, F.expr(f"{row} - shiftleft({part}, {PARTITION_SHIFT}) + {start}"))
 
 
+#: A date column's first given values the driver reads when none parses: its hint judges the form they share
+#: (`features.year_day_month.slashed_dates_hint`: a day above 12 telling year/day/month from year/month/day; was the
+#: first 5, round 38), its message shows the first 5.
+HINT_VALUES = 1000
+
+
+def head_rows(column: Column) -> int:
+    """How many of a column's first given values the driver reads when none parses: a date column's
+    `HINT_VALUES`, another's 5 (its message shows 5)."""
+    return HINT_VALUES if column.kind == "timestamp" else 5
+
+
 def _check_throughout(
     checked: SparkDataFrame,
     table: Table,
@@ -411,7 +423,7 @@ def _check_throughout(
         head = (
             checked.filter(F.col(GIVEN).bitwiseAND(1 << i) > 0)
             .orderBy(ROW)
-            .limit(5)
+            .limit(head_rows(table.column(name)))
             .select(ROW, _q(RAW + name))
             .toPandas()
         )
@@ -424,8 +436,9 @@ def _check_throughout(
 def check_head(
     table: Table, i: int, raw: pd.Series, stats: pd.DataFrame, timezone: str, date_formats: Mapping[str, str]
 ) -> None:
-    """The pandas engine's stop for column i (`raw`: its first 5 given values) where no given value parses, the
-    column's sums (`stats`) saying whether every one is a placeholder (`p{i}` == `g{i}`: `NA` on every row)."""
+    """The pandas engine's stop for column i (`raw`: its first 5 given values, a date column's `HINT_VALUES`) where
+    no given value parses, the column's sums (`stats`) saying whether every one is a placeholder (`p{i}` ==
+    `g{i}`: `NA` on every row)."""
     from features.column_checks import _check_parsed
     from features.dates import parse_timestamps_native
     from features.parsing import _parse_column

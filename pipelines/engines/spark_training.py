@@ -74,6 +74,42 @@ def base_ids(accepted: SparkDataFrame, present: set[str]) -> SparkDataFrame:
     return ids.mapInPandas(hashed, f"{ID} string, {HI} long, {LO} long")
 
 
+def check_id_twins_spark(accepted: SparkDataFrame, present: set[str], reports: Mapping[str, Any]) -> None:
+    """`spark_input.check_id_twins` on the whole base for a sampled training, whose driver holds the sample's ids
+    only: the customers' ids (without a customers table, the orders') folded as `features.id_spellings` folds
+    them (letter case, digits in groups of three, leading zeros of ids of digits), counted by a Spark aggregation,
+    judged and said by `features.crossrefs.stop_case_twins`. Round 38: was not judged (`C0042` beside `c0042`,
+    `7,007` beside `7007`: each trained as two customers)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from features.crossrefs import stop_case_twins
+    from features.id_spellings import GROUP_MARKS, GROUPED, PADDED
+
+    name = "customers" if "customers" in present else "orders"
+    ids = accepted.filter(F.col(TABLE) == name).select(_col(name, "customer_id").alias(ID))
+    key = F.lower(F.col(ID))
+    key = F.when(key.rlike(GROUPED), F.regexp_replace(key, GROUP_MARKS, "")).otherwise(key)
+    key = F.when(key.rlike(r"^\d+$"), F.regexp_replace(key, PADDED, "$1")).otherwise(key)
+    each = ids.filter(F.col(ID).isNotNull()).groupBy(ID).count().withColumn("key", key)
+    twins = (
+        each.groupBy("key")
+        .agg(
+            F.count("*").alias("ids"),
+            F.sum("count").alias("rows"),
+            F.sort_array(F.collect_list(ID)).alias("id"),
+        )
+        .filter("ids > 1")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
+        n, rows_named = twins.agg(F.count("*"), F.coalesce(F.sum("rows"), F.lit(0))).first()
+        shown = [tuple(r["id"]) for r in twins.orderBy("key").limit(3).collect()] if n else []
+    finally:
+        twins.unpersist()
+    stop_case_twins(name, "customer_id", int(n), shown, int(rows_named), reports[name].rows_in)
+
+
 def sampled_rows(
     accepted: SparkDataFrame, chosen: np.ndarray, present: set[str]
 ) -> tuple[SparkDataFrame, int]:
@@ -324,7 +360,8 @@ def sample_training_input(
             base_rows = sum(r.accepted for r in reports.values())
             sample = None
             rows = accepted
-            if sample_customers is not None:
+            if sample_customers is not None:  # the whole base's id twins before the sample is brought
+                check_id_twins_spark(accepted, present, reports)  # (round 38: was not judged)
                 ids = base_ids(accepted, present).persist(StorageLevel.MEMORY_AND_DISK)
                 persisted.append(ids)
                 n_base = ids.count()
