@@ -188,6 +188,32 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def report_config(**changes: Any) -> Any:
+    """The default configuration's report settings with `changes` (the report round tests)."""
+    from pipelines.config import load_config
+    from pipelines.reports.config import ReportConfig
+
+    return ReportConfig(**{**load_config().report.model_dump(), **changes})
+
+
+def build_from(data: dict[str, Any], out: Any, config: Any = None, scores: Any = None, **kwargs: Any) -> Any:
+    """`build_reports` of `demo_report_inputs(...)` into `out` (default report settings unless `config`; the inputs'
+    scores unless `scores`): the report round tests' one call."""
+    from pipelines.reports import build_reports
+
+    return build_reports(
+        data["scores"] if scores is None else scores,
+        data["value_contrib"],
+        data["model_card"],
+        out,
+        report_config() if config is None else config,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+        **kwargs,
+    )
+
+
 def chromium() -> str:
     """The headless chromium binary; the browser tests fail without one (skip only with CVP_SKIP_BROWSER=1)."""
     import os

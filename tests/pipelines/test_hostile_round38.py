@@ -21,6 +21,20 @@ def _stop(tables: dict[str, pd.DataFrame]) -> str:
     return str(stop.value)
 
 
+def _one_invoice(paid_column: str) -> pd.DataFrame:
+    """One invoice of customer C1 whose payment date is in `paid_column`."""
+    return pd.DataFrame(
+        {
+            "invoice_id": ["I1"],
+            "customer_id": ["C1"],
+            "issued_at": ["2024-01-05"],
+            "due_at": ["2024-02-05"],
+            "amount": ["10"],
+            paid_column: ["2024-01-20"],
+        }
+    )
+
+
 def test_a_contract_column_named_with_cents_another_currency_or_a_bare_unit_stops():
     """Was: `cost_cents`, `revenue (cents)`, `cost (THB)` (a currency code outside the 28 of round 36),
     `effort_minutes_min`, `paid_at_utc`, `signup_at_local` ordinary extra columns, noted "not used", exit 0 (the cost
@@ -46,16 +60,7 @@ def test_a_contract_column_named_with_cents_another_currency_or_a_bare_unit_stop
         }
     )
     assert "'effort_minutes_min' -> 'effort_minutes'" in _stop({"orders": orders, "tickets": tickets})
-    invoices = pd.DataFrame(
-        {
-            "invoice_id": ["I1"],
-            "customer_id": ["C1"],
-            "issued_at": ["2024-01-05"],
-            "due_at": ["2024-02-05"],
-            "amount": ["10"],
-            "paid_at_utc": ["2024-01-20"],
-        }
-    )
+    invoices = _one_invoice("paid_at_utc")
     assert "'paid_at_utc' -> 'paid_at'" in _stop({"orders": orders, "invoices": invoices})
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_at_local": ["2023-01-01", "2023-02-01"]})
     assert "'signup_at_local' -> 'signup_at'" in _stop({"orders": orders, "customers": customers})
@@ -74,16 +79,7 @@ def test_other_tails_after_a_contract_name_stay_extra_columns():
         "cost_shp": ["2"] * 3,
     }
     orders = _text_orders(revenue=["10", "20", "30"], **extra)
-    invoices = pd.DataFrame(
-        {
-            "invoice_id": ["I1"],
-            "customer_id": ["C1"],
-            "issued_at": ["2024-01-05"],
-            "due_at": ["2024-02-05"],
-            "amount": ["10"],
-            "paid_at - 2": ["2024-01-20"],
-        }
-    )
+    invoices = _one_invoice("paid_at - 2")
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "region_thb": ["TH", "TH"]})
     tables = validate_tables({"orders": orders, "invoices": invoices, "customers": customers}).tables
     assert len(tables["orders"]) == 3 and len(tables["invoices"]) == 1 and len(tables["customers"]) == 2

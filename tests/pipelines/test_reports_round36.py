@@ -19,29 +19,12 @@ import pandas as pd
 import pytest
 
 from features.errors import StructuralError
-from pipelines.config import load_config
-from pipelines.reports import build_reports
-from tests.pipelines.report_fixtures import demo_report_inputs
-
-REPORT = load_config().report
+from tests.pipelines.report_fixtures import build_from, demo_report_inputs
 
 
 @pytest.fixture(scope="module")
 def inputs() -> dict[str, Any]:
     return demo_report_inputs(40, 3, seed=11)
-
-
-def _build(data: dict[str, Any], out: Path, scores: pd.DataFrame | None = None) -> Any:
-    return build_reports(
-        data["scores"] if scores is None else scores,
-        data["value_contrib"],
-        data["model_card"],
-        out,
-        REPORT,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
 
 
 def _edited(scores: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -107,7 +90,7 @@ def test_scores_edited_by_hand_stop_before_any_page(
     scores = _edited(inputs["scores"], kind)
     out = tmp_path / "reports"
     with pytest.raises(StructuralError, match=said) as caught:
-        _build(inputs, out, scores)
+        build_from(inputs, out, scores=scores)
     assert repr(str(scores["customer_id"].iloc[0])) in str(caught.value)
     assert not out.exists()
 
@@ -124,7 +107,7 @@ def test_customers_not_scored_are_not_judged_by_the_scored_rules(
     s["tier"] = s["tier"].astype("object")
     s.loc[last, ["pred_value_365d", "pred_churn_prob_365d"]] = np.nan
     s.loc[last, "tier"] = None
-    paths = _build(inputs, tmp_path / "reports", s)
+    paths = build_from(inputs, tmp_path / "reports", scores=s)
     assert paths.index.exists()
 
 
@@ -137,7 +120,7 @@ def test_a_manager_id_with_spaces_around_it_is_that_manager(inputs: dict[str, An
     s["account_manager_id"] = s["account_manager_id"].astype("object")
     s.loc[moved[0], "account_manager_id"] = "AM001 "
     s.loc[moved[1], "account_manager_id"] = " AM001"
-    paths = _build(inputs, tmp_path / "reports", s)
+    paths = build_from(inputs, tmp_path / "reports", scores=s)
     assert set(paths.managers) == {"AM001", "AM002", "AM003"}  # no page of an id "AM001 "
     assert sorted(p.name for p in paths.index.parent.glob("manager-*.html")) == [
         "manager-AM001.html",
@@ -166,7 +149,7 @@ def test_an_account_managers_row_repeated_with_a_space_is_refused(
     extra = am.iloc[[0]].assign(account_manager_id="AM001 ", name="Someone else")
     data["account_managers"] = pd.concat([am, extra], ignore_index=True)
     with pytest.raises(StructuralError, match="one row per account_manager_id") as caught:
-        _build(data, tmp_path / "reports")
+        build_from(data, tmp_path / "reports")
     said = str(caught.value)
     assert "'AM001', 'AM001 ' appear more than once" in said  # the spellings as written (was: 'AM001' alone)
     assert "fix the account_managers table" in said and "score again" not in said  # (was: "... score again")
@@ -222,7 +205,7 @@ def test_names_from_the_data_are_isolated_from_the_amounts_beside_them(
     s["provisional_tier"] = pd.Series(pd.NA, index=s.index, dtype="object")
     s.loc[new, ["lookalike_prob_great", "lookalike_expected_value"]] = [0.42, 310.0]
     s.loc[new, "provisional_tier"] = "good (provisional)"
-    paths = _build(data, tmp_path / "reports", s)
+    paths = build_from(data, tmp_path / "reports", scores=s)
     names = [*customers["name"], *managers["name"]]
     pages = [paths.index, *paths.managers.values()]
     if paths.unassigned is not None:
@@ -291,7 +274,7 @@ def test_a_run_that_scored_nobody_says_its_date_and_why_nothing_is_drawn(
         s[col] = np.nan
     s["tier"] = pd.Series(pd.NA, index=s.index, dtype="object")
     s["rating"] = pd.Series(pd.NA, index=s.index, dtype="object")
-    paths = _build(inputs, tmp_path / "reports", s)
+    paths = build_from(inputs, tmp_path / "reports", scores=s)
     team = paths.index.read_text(encoding="utf-8")
     for page in [team, *(p.read_text(encoding="utf-8") for p in paths.managers.values())]:
         assert "Scores as of 2025-06-30 · model version 7" in page
@@ -335,7 +318,7 @@ def test_a_small_tier_is_not_said_to_hold_no_customer(inputs: dict[str, Any], tm
     s = data["scores"].copy()
     s["tier"] = "good"
     s.loc[s.index[0], "tier"] = "problem"
-    paths = _build(data, tmp_path / "reports", s)
+    paths = build_from(data, tmp_path / "reports", scores=s)
     team = paths.index.read_text(encoding="utf-8")
     row = re.search(r'<tr class="tier-row" data-tier="problem">.*?</tr>', team, re.S)
     assert row is not None
@@ -360,7 +343,7 @@ def test_a_new_customer_without_a_suggestion_shows_no_nan(inputs: dict[str, Any]
     s["provisional_tier"] = pd.Series(pd.NA, index=s.index, dtype="object")
     s.loc[new[0], ["lookalike_prob_great", "lookalike_expected_value"]] = [0.42, 310.0]
     s.loc[new[0], "provisional_tier"] = "good (provisional)"
-    paths = _build(inputs, tmp_path / "reports", s)
+    paths = build_from(inputs, tmp_path / "reports", scores=s)
     page = paths.managers["AM001"].read_text(encoding="utf-8")
     blank = re.search(rf'<tr data-customer-id="{s.loc[new[1], "customer_id"]}">.*?</tr>', page, re.S)
     assert blank is not None

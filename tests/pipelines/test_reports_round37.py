@@ -17,33 +17,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.config import load_config
-from pipelines.reports import build_reports
-from tests.pipelines.report_fixtures import demo_report_inputs
+from tests.pipelines.report_fixtures import build_from, demo_report_inputs, report_config
 
-REPORT = load_config().report
 RTL = "שרה לוי"  # a right-to-left name
 ARABIC = "محمد علي"
-
-
-def _config(**changes: Any) -> Any:
-    from pipelines.reports.config import ReportConfig
-
-    return ReportConfig(**{**REPORT.model_dump(), **changes})
-
-
-def _build(data: dict[str, Any], out: Path, config: Any = REPORT, **kwargs: Any) -> Any:
-    return build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"],
-        out,
-        config,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-        **kwargs,
-    )
 
 
 # --- 1. the ideal-customer profile in a manager's words -----------------------------------------------------------
@@ -125,7 +102,7 @@ def test_the_pages_isolate_every_name_and_manager_id(tmp_path: Path) -> None:
     scores = data["scores"].copy()
     scores["account_manager_id"] = scores["account_manager_id"].map(mapping)
     data = {**data, "account_managers": managers, "scores": scores}
-    paths = _build(data, tmp_path / "reports")
+    paths = build_from(data, tmp_path / "reports")
     # a small book (under `report.page_all_customers_up_to`): every customer on the page, as before, and no CSV
     assert not list((tmp_path / "reports").glob("*.csv"))
     mine = scores.loc[scores["account_manager_id"] == f"{ARABIC}0", "customer_id"]
@@ -168,8 +145,8 @@ def big_book(tmp_path_factory) -> dict[str, Any]:
         customers.loc[customers["customer_id"] == cid, "name"] = RTL + "\u202e"
     data["customers"] = customers
     out = tmp_path_factory.mktemp("book37") / "reports"
-    config = _config(page_all_customers_up_to=100, page_customers_per_tier=12)
-    return {"data": data, "paths": _build(data, out, config), "out": out}
+    config = report_config(page_all_customers_up_to=100, page_customers_per_tier=12)
+    return {"data": data, "paths": build_from(data, out, config), "out": out}
 
 
 def test_a_large_book_lists_who_needs_action_first_and_the_top_of_each_tier(big_book: dict[str, Any]) -> None:
@@ -269,8 +246,8 @@ def test_a_large_book_of_customers_without_a_score_points_to_its_csv(tmp_path: P
     data["scores"] = scores
     n = int(mine.sum())
     assert n > 20
-    paths = _build(
-        data, tmp_path / "reports", _config(page_all_customers_up_to=20, page_customers_per_tier=7)
+    paths = build_from(
+        data, tmp_path / "reports", report_config(page_all_customers_up_to=20, page_customers_per_tier=7)
     )
     html = paths.managers["AM001"].read_text(encoding="utf-8")
     csv = "manager-AM001-customers.csv"

@@ -21,31 +21,11 @@ import pandas as pd
 import pytest
 
 from pipelines.config import load_config
-from pipelines.reports import build_reports
-from tests.pipelines.report_fixtures import demo_report_inputs
+from tests.pipelines.report_fixtures import build_from, demo_report_inputs, report_config
 
 CONFIG = load_config()
 REPORT = CONFIG.report
 RTL = "שרה לוי"
-
-
-def _config(**changes: Any) -> Any:
-    from pipelines.reports.config import ReportConfig
-
-    return ReportConfig(**{**REPORT.model_dump(), **changes})
-
-
-def _build(data: dict[str, Any], out: Path, config: Any = REPORT) -> Any:
-    return build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"],
-        out,
-        config,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
 
 
 # --- 1. reasons: the currency, a category isolated, a setting in words ---------------------------------------------
@@ -123,7 +103,7 @@ def test_the_pages_isolate_a_category_in_a_reason(tmp_path: Path) -> None:
     scores["value_reason_1"] = f"having come through {RTL} lowers expected profit by about 30 EUR"
     scores["value_reason_feature_1"] = "profile_acquisition_channel"
     data["scores"] = scores
-    paths = _build(data, tmp_path / "reports")
+    paths = build_from(data, tmp_path / "reports")
     html = paths.managers["AM001"].read_text(encoding="utf-8")
     assert f'having come through <span class="who">{RTL}</span> lowers' in html
     assert f"through {RTL} lowers" not in html
@@ -165,10 +145,10 @@ def capped(tmp_path_factory) -> dict[str, Any]:
     )
     data["scores"] = scores
     out = tmp_path_factory.mktemp("book38") / "reports"
-    config = _config(page_all_customers_up_to=100, page_customers_per_tier=10)
+    config = report_config(page_all_customers_up_to=100, page_customers_per_tier=10)
     return {
         "data": data,
-        "paths": _build(data, out, config),
+        "paths": build_from(data, out, config),
         "out": out,
         "good": scores.loc[good, "customer_id"].tolist(),
         "red": scores.loc[red, "customer_id"].tolist(),
