@@ -178,8 +178,10 @@ def manager_actions(
     t = t.assign(**{f"_rules_{w}": rules_alone(t, w) for w in ("tier", "at_risk", "rating")})
     seen = t["old_status"].astype(str) == "scored"
     new_flags, old_flags = t["_flags"], t.get("old_flags", pd.Series("", index=t.index))
-    at_risk_now = (t["new_tier"] == "great") & _has(new_flags, AT_RISK)
-    at_risk_before = (t["old_tier"] == "great") & _has(old_flags, AT_RISK)
+    # the scoring's flag alone, whatever tiers its rule covers (`tiers.flag_rules`), as every count of the pages
+    # reads it (`book.likely_to_leave`); was: great customers only, a widened rule's good customers left out
+    at_risk_now = _has(new_flags, AT_RISK)
+    at_risk_before = _has(old_flags, AT_RISK)
     became_problem = (t["new_tier"] == "problem") & t["old_tier"].isin(["great", "good"])
     departed = _has(new_flags, MANAGER_DEPARTED) & ~_has(old_flags, MANAGER_DEPARTED)
     # the last run's owner by the report's rule (`views.manager_ids`: `AM1 ` is `AM1`, blank is none), as
@@ -239,13 +241,18 @@ def manager_actions(
         mine = _text(rec.get("earlier_account_manager_id"))
         return history.earlier_as_of or "" if mine and mine == _text(rec.get("_manager")) else ""
 
+    newly_at_risk = at_risk_now & ~at_risk_before & seen
+    only_great = bool((t.loc[newly_at_risk.fillna(False).to_numpy(dtype=bool), "new_tier"] == "great").all())
     groups = [
         (
             "at-risk",
-            "Great customers newly at risk of leaving",
+            # "great" only when every one of them is (a widened rule flags good customers too)
+            "Great customers newly at risk of leaving"
+            if only_great
+            else "Customers newly at risk of leaving",
             "Get in touch this month: their risk of leaving has crossed the alert line; the main change behind it "
             "is said beside each one.",
-            rows(at_risk_now & ~at_risk_before & seen, churn_reason),
+            rows(newly_at_risk, churn_reason),
         ),
         (
             "became-problem",
