@@ -434,7 +434,7 @@ def score(
             catalog_tables=catalog,
         )
     if history is not None and result.contributions_path is not None:
-        from pipelines.history_store import append_run
+        from pipelines.history_append import append_run
 
         try:
             target = append_run(history, result.scores, result.contributions_path, result.manifest)

@@ -185,7 +185,7 @@ def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path, 
     (tmp_path / "data").mkdir()
     scored = SimpleNamespace(scores=pd.DataFrame(), contributions_path=tmp_path / "c.parquet", manifest={})
     monkeypatch.setattr("pipelines.engines.run.run_score", lambda *_a, **_k: scored)
-    monkeypatch.setattr("pipelines.history_store.append_run", _full_disk)
+    monkeypatch.setattr("pipelines.history_append.append_run", _full_disk)
     res = cvp(
         "score", "--data", tmp_path / "data", "--as-of", "2024-01-01", "--out", out, "--history", history
     )
@@ -250,7 +250,8 @@ def test_a_file_system_without_locks_runs_with_a_note(tmp_path, monkeypatch, cap
     assert "the scores set x cannot be locked on its file system (No locks available" in note
     # unlocked, the history's append leaves the staging folders (another host's live append), and any other
     # failure of flock is not taken for a file system without locks (was: every OSError, and the sweep)
-    from pipelines.history_store import append_run, open_history
+    from pipelines.history_append import append_run
+    from pipelines.history_store import open_history
 
     live = open_history(tmp_path / "h", create=True) / ".staging-other-host"
     live.mkdir()

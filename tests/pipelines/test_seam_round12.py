@@ -312,7 +312,7 @@ def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_
     kept down by the margin rule). Now it is kept and marked (run.json's `stale_data`, `cvp history`'s as-of),
     the stability rule of later runs skips it, and their manifest's `history_notes` say so; `cvp report
     --history` takes their scores."""
-    from pipelines.history_store import append_run
+    from pipelines.history_append import append_run
     from tests.helpers import cvp, scores_manifest
     from tests.pipelines.conftest import history_after_december
     from tests.pipelines.score_helpers import score_trained
@@ -383,7 +383,8 @@ def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(tra
     import shutil
 
     from pipelines.history import history_notes
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.io import write_json
     from tests.helpers import cvp
     from tests.pipelines.score_helpers import score_trained

@@ -213,7 +213,8 @@ def test_another_companys_run_neither_replaces_nor_slots_in_before_a_historys_ru
     from features.validation import StructuralError
     from pipelines.config import load_config
     from pipelines.history import apply_stability
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
 
     run = default_scores.run
     history = tmp_path / "history"

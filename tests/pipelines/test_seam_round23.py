@@ -69,7 +69,8 @@ def test_a_run_whose_history_got_another_run_while_it_scored_is_not_added(decemb
     import pandas as pd
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import DIGESTS
     from tests.pipelines.conftest import history_after_december
 

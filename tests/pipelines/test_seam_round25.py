@@ -63,7 +63,8 @@ def test_a_run_with_a_stopped_table_is_kept_in_the_history_marked_and_read_by_no
     is, it is kept and marked (run.json's `stopped_tables`, `cvp history`'s as-of), the stability rule of later
     runs skips it and their `history_notes` say so."""
     from pipelines.history import history_notes, run_history
-    from pipelines.history_store import PRODUCTION, append_run, list_runs, tier_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import PRODUCTION, list_runs, tier_runs
     from tests.helpers import quiet, scores_manifest
 
     root, fixture_history = history_runs
