@@ -125,7 +125,7 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except Exception as exc:
             from pipelines.store_errors import store_failure
-            from pipelines.tracking import server_failure
+            from pipelines.tracking_store import server_failure
 
             command = typed_name(fn.__name__)  # `models promote`, as the user types it
             known = server_failure(exc) or store_failure(exc)  # a tracking server failing, the store locked

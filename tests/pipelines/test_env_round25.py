@@ -298,9 +298,9 @@ def test_an_output_path_with_brackets_is_printed_as_written(tmp_path):
 def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
     """`MLFLOW_TRACKING_URI=/srv/mlruns/mlflow.db` (the store's file, `sqlite:///` left out). Was: "names a
     directory: ... Give `sqlite:////srv/mlruns/mlflow.db/mlflow.db`", a store that does not exist. Now the URI
-    to give is the file's own (`pipelines.tracking.check_tracking_uri`)."""
+    to give is the file's own (`pipelines.tracking_store.check_tracking_uri`)."""
     from features.validation import StructuralError
-    from pipelines.tracking import check_tracking_uri
+    from pipelines.tracking_store import check_tracking_uri
 
     store = tmp_path / "mlruns" / "mlflow.db"
     for given in (store, tmp_path / "elsewhere.sqlite"):

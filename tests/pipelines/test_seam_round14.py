@@ -131,7 +131,8 @@ def test_a_model_named_by_its_run_asks_the_store_for_that_run_once(trained, defa
 
     import mlflow
 
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     configure_tracking(trained.mlruns)
     run_id = default_scores.run.manifest["model_run_id"]
@@ -165,7 +166,8 @@ def test_a_history_run_named_by_its_run_uri_bridges_a_changed_model_with_that_ru
     from pipelines.config import load_config
     from pipelines.engines.model_bridge import bridge_model
     from pipelines.history_append import append_run
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     run = default_scores.run
     trained_by = run.manifest["model_run_id"]
@@ -240,7 +242,8 @@ def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_
     from pipelines.drift_reference import scored_rows
     from pipelines.engines.drift import DriftAccumulator, leave_out_trending
     from pipelines.io import load_data
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     configure_tracking(Path(cfg.mlflow.tracking_dir))

@@ -174,7 +174,8 @@ def test_the_models_base_is_counted_before_the_drift_sample(trained, monkeypatch
     from pipelines.engines.drift import reference_customers
     from pipelines.io import load_data
     from pipelines.score_console import small_base
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     rows = scored_rows(

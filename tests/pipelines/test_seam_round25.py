@@ -252,8 +252,8 @@ def test_the_model_card_of_scores_whose_champion_was_replaced_says_which_is_cham
     that the next `cvp score` uses it; the card of the champion's own scores says nothing of it."""
     from pipelines.config import load_config
     from pipelines.mlflow_import import mlflow
-    from pipelines.tracking import configure_tracking
     from pipelines.tracking_card import model_card
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import keep_mlflow_uris
     from tests.pipelines.conftest import clone_registry
 
@@ -334,7 +334,7 @@ def test_cvp_train_records_the_check_of_its_exports_in_its_run(trained, monkeypa
     lines of the wiring in `train.py` deleted, every test still passed."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import keep_mlflow_uris
 
     keep_mlflow_uris(monkeypatch)
