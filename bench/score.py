@@ -307,7 +307,8 @@ def print_transitions(argv: list[str]) -> None:
     from pipelines.config import load_config
     from pipelines.engines.run import run_score
     from pipelines.history import transitions_between
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import read_output_set
 
     parser = argparse.ArgumentParser()

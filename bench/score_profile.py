@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (module, attribute, stage): the product functions `--profile` times, outermost first. A module attribute is
 #: patched where the caller looks it up (the module that imported the name), a class attribute on the class.
 PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
-    ("pipelines.tracking", "configure_tracking", "tracking setup (MLflow import)"),
+    ("pipelines.tracking_store", "configure_tracking", "tracking setup (MLflow import)"),
     ("pipelines.tracking", "load_bundle", "load model"),
     ("pipelines.io", "read_file", "read files"),
     ("pipelines.io", "validate_tables", "validate (row checks)"),

@@ -101,7 +101,7 @@ def run(work: Path, n: int, seed: int) -> None:
                 quiet,
                 history=history,
             )
-            from pipelines.history_store import append_run
+            from pipelines.history_append import append_run
 
             append_run(history, res.scores, res.contributions_path, res.manifest)
     t_score = time.perf_counter() - t0

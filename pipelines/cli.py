@@ -12,8 +12,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from features.errors import StructuralError, printable, without_passwords
-from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where, disk_full, typed_name
+from features.errors import StructuralError, printable
+from pipelines.cli_errors import (
+    _DATA_NOTE,
+    _error_log,
+    _may_quote_data,
+    _where,
+    disk_full,
+    mask_passwords,
+    typed_name,
+)
 from pipelines.cli_options import (
     AsOfOpt,
     ConfigOpt,
@@ -47,52 +55,6 @@ def _catalog_tables(texts: list[str] | None, engine: str, mapping: Path | None, 
 
 
 _VERBOSE = {"on": False}
-_MASKED_LOGS = {"on": False}
-
-
-def _mask_passwords() -> None:
-    """Warnings, log lines (MLflow's, urllib3's) and the traceback `--verbose` shows are written with a URI's
-    password as `***`, as errors are (`features.errors.without_passwords`; was: as given, e.g. an artefact request's
-    URL with the tracking URI's user info)."""
-    import logging
-    import warnings
-
-    if not getattr(sys.excepthook, "cvp_masked", False):
-
-        def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
-            import traceback
-
-            sys.stderr.write(without_passwords("".join(traceback.format_exception(kind, exc, tb))))
-
-        hook.cvp_masked = True  # type: ignore[attr-defined]
-        sys.excepthook = hook
-
-    if not getattr(warnings.showwarning, "cvp_masked", False):
-        shown = warnings.showwarning
-
-        def show(
-            message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
-        ) -> None:
-            shown(without_passwords(str(message)), category, filename, lineno, file, line)
-
-        show.cvp_masked = True  # type: ignore[attr-defined]
-        warnings.showwarning = show
-    if _MASKED_LOGS["on"]:
-        return
-    _MASKED_LOGS["on"] = True
-    make = logging.getLogRecordFactory()
-
-    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        rec = make(*args, **kwargs)
-        try:
-            text = rec.getMessage()
-        except Exception:  # a malformed call: logging reports it as it would have
-            return rec
-        if (masked := without_passwords(text)) != text:
-            rec.msg, rec.args = masked, None
-        return rec
-
-    logging.setLogRecordFactory(record)
 
 
 @app.callback()
@@ -103,7 +65,7 @@ def _main(
     ] = False,
 ) -> None:
     _VERBOSE["on"] = verbose
-    _mask_passwords()
+    mask_passwords()
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +87,7 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except Exception as exc:
             from pipelines.store_errors import store_failure
-            from pipelines.tracking import server_failure
+            from pipelines.tracking_store import server_failure
 
             command = typed_name(fn.__name__)  # `models promote`, as the user types it
             known = server_failure(exc) or store_failure(exc)  # a tracking server failing, the store locked
@@ -434,7 +396,7 @@ def score(
             catalog_tables=catalog,
         )
     if history is not None and result.contributions_path is not None:
-        from pipelines.history_store import append_run
+        from pipelines.history_append import append_run
 
         try:
             target = append_run(history, result.scores, result.contributions_path, result.manifest)

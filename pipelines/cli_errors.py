@@ -1,6 +1,7 @@
 """The error line of an unexpected error in a `cvp` command: whether its message may quote the data, where it
 happened (command, table, column, code line: never a value) and the log file holding its traceback. Used by
-`pipelines.cli._friendly`; light (no heavy import at start-up)."""
+`pipelines.cli._friendly`; light (no heavy import at start-up). Also the masking of
+a URI's password in whatever a command writes besides its errors (`mask_passwords`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import errno
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from features.errors import executor_place, printable, product_frame, sqlite_file, without_passwords
 
@@ -184,3 +186,51 @@ def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str
         f"{done} once there is space (free some there, or give an output on another disk, TMPDIR for the "
         "temporary directory)"
     )
+
+
+_MASKED_LOGS = {"on": False}
+
+
+def mask_passwords() -> None:
+    """Warnings, log lines (MLflow's, urllib3's) and the traceback `--verbose` shows are written with a URI's
+    password as `***`, as errors are (`features.errors.without_passwords`; was: as given, e.g. an artefact request's
+    URL with the tracking URI's user info)."""
+    import logging
+    import warnings
+
+    if not getattr(sys.excepthook, "cvp_masked", False):
+
+        def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+            import traceback
+
+            sys.stderr.write(without_passwords("".join(traceback.format_exception(kind, exc, tb))))
+
+        hook.cvp_masked = True  # type: ignore[attr-defined]
+        sys.excepthook = hook
+
+    if not getattr(warnings.showwarning, "cvp_masked", False):
+        shown = warnings.showwarning
+
+        def show(
+            message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+        ) -> None:
+            shown(without_passwords(str(message)), category, filename, lineno, file, line)
+
+        show.cvp_masked = True  # type: ignore[attr-defined]
+        warnings.showwarning = show
+    if _MASKED_LOGS["on"]:
+        return
+    _MASKED_LOGS["on"] = True
+    make = logging.getLogRecordFactory()
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        rec = make(*args, **kwargs)
+        try:
+            text = rec.getMessage()
+        except Exception:  # a malformed call: logging reports it as it would have
+            return rec
+        if (masked := without_passwords(text)) != text:
+            rec.msg, rec.args = masked, None
+        return rec
+
+    logging.setLogRecordFactory(record)

@@ -1,5 +1,5 @@
 """The history append's check of the files it copied from the run's published output set into a partition
-(`pipelines.history_store.append_run`): they are the run's own."""
+(`pipelines.history_append.append_run`): they are the run's own."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The score history's storage: open (or start) a history directory, list its runs, read a run, append one.
+"""The score history's storage: open (or start) a history directory, list its runs, read a run (appending one is
+`pipelines.history_append`).
 
 Layout of a history directory (`cvp score ... --history DIR`):
 
@@ -26,8 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,14 +35,12 @@ from typing import Any
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines import io
 from pipelines.output_checks import HISTORY_MARKER, file_in_the_way
 from pipelines.tracking import run_of_uri
 
 __all__ = [
     "HISTORY_MARKER",
     "HistoryRun",
-    "append_run",
     "check_stabilised_with",
     "list_runs",
     "model_labels",
@@ -64,7 +61,6 @@ __all__ = [
     "read_run_churn",
 ]
 
-LOCK_FILE = ".cvp-history.lock"  #: held while a run is appended (`pipelines.locks`)
 SCORES_FILE = "scores.parquet"
 CONTRIB_FILE = "contributions.parquet"
 CHURN_FILE = "churn_contributions.parquet"  # optional: older runs have none
@@ -477,120 +473,5 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
         f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
         "wrote into this history, or score again with this --history"
     )
-    error.changed_runs = changed  # type: ignore[attr-defined]  # the append's stop names them (`_append_run`)
+    error.changed_runs = changed  # type: ignore[attr-defined]  # the append's stop names them (`history_append`)
     raise error
-
-
-def append_run(
-    history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
-) -> Path:
-    """Add a published run to the history: its partition is written beside the others and renamed into place.
-
-    `scores` and the contributions file are the run's published output set; `manifest` its manifest. A run of
-    the same as-of already there is replaced whole (idempotent). Returns the partition directory.
-    """
-    history = open_history(history, create=True)
-    from pipelines.locks import held
-
-    # one append at a time: the sweep below removes every staging directory, so it must never see another run's
-    # live one (was: two runs appending at once, the later one deleted the other's partition while it was written)
-    with held(history / LOCK_FILE, f"the score history {history}") as locked:
-        return _append_run(history, scores, contributions_path, manifest, sweep=locked)
-
-
-def _append_run(
-    history: Path,
-    scores: pd.DataFrame,
-    contributions_path: Path,
-    manifest: dict[str, Any],
-    sweep: bool = True,
-) -> Path:
-    runs = list_runs(history)  # a damaged or foreign entry is reported before anything is written
-    as_of = str(manifest["as_of"])
-    # again under the lock: production's run of this as-of may have come while a challenger's run scored (review
-    # of round 29, was: checked before the data was read only, and production's run replaced)
-    check_keeps_production(history, runs, as_of, Reader.of(manifest), added=True)
-    try:  # its stable tiers read the runs before it the history holds now (was: another run appended meanwhile,
-        # this one added all the same, its tiers held over other runs, and `cvp report --history` refused it later)
-        check_stabilised_with(manifest, runs, as_of)
-    except StructuralError as exc:
-        added = getattr(exc, "changed_runs", [])  # the runs added or replaced meanwhile
-        raise StructuralError(
-            f"not added to the score history {history}: another run was added to it while this one scored "
-            f"({', '.join(added) or 'a run replaced'}), so its stable tiers were held over other runs than the "
-            "history now holds; score it again with this --history"
-        ) from exc
-    # left by a run killed while appending; not swept when the history could not be locked (a file system
-    # refusing locks): a folder there may be another host's live append
-    for old in history.glob(".*") if sweep else ():
-        if old.is_dir() and (old.name.startswith(".staging-") or ".old." in old.name):
-            shutil.rmtree(old, ignore_errors=True)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
-        raise ValueError(f"manifest as_of {as_of!r} is not a date")
-    stage = history / f".staging-{uuid.uuid4().hex}"
-    stage.mkdir()
-    try:
-        from pipelines.outputs import write_scores_parquet
-
-        write_scores_parquet(scores, stage / SCORES_FILE)
-        shutil.copyfile(contributions_path, stage / CONTRIB_FILE)
-        from pipelines.outputs import churn_contributions_path
-
-        churn = churn_contributions_path(contributions_path)
-        if churn.is_file():
-            shutil.copyfile(churn, stage / CHURN_FILE)
-        from pipelines.outputs import bridge_contributions_path
-
-        # issue 15: the old model on this run's data, when the model changed since the previous run
-        bridge = manifest.get("bridge") or None
-        for kind, name in (("value", BRIDGE_FILE), ("churn", BRIDGE_CHURN_FILE)):
-            source = bridge_contributions_path(contributions_path, kind)
-            if bridge and not bridge.get("note") and source.is_file():
-                shutil.copyfile(source, stage / name)
-        from pipelines.history_copy import check_copied_files
-
-        check_copied_files(stage, manifest, contributions_path, COPIED)
-        info = {
-            "as_of": as_of,
-            "run_id": manifest["run_id"],
-            "model_version": str(manifest["model_version"]),
-            "model_uri": manifest.get("model_uri"),
-            "model_run_id": manifest.get("model_run_id"),
-            # whether its model was the champion then: a challenger's run is marked by `cvp history`
-            "champion_version": manifest.get("champion_version"),
-            "model_aliases": manifest.get("model_aliases"),
-            "horizon_days": int(manifest["horizon_days"]),
-            "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
-            "base_signature": manifest.get("base_signature"),  # whose data: another company's refused
-            "stale_data": manifest.get("stale_data"),  # kept, shown, read by no later stable tier
-            "stopped_tables": list(manifest.get("stopped_tables") or ()),  # the same
-            "customers_total": int(manifest["customers_total"]),
-            "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
-            "raw_tiers": (
-                {str(k): int(v) for k, v in scores["raw_tier"].value_counts().sort_index().items()}
-                if "raw_tier" in scores
-                else {}
-            ),
-            "statuses": {str(k): int(v) for k, v in manifest["statuses"].items()},
-            "stability_rule": str(
-                manifest.get("run_policy", {}).get("tiers", {}).get("stability", {}).get("rule", "none")
-            ),
-            # the rules its tiers, ratings and flags were assigned with: a later run under other rules says so
-            "tier_rules": tier_rules(manifest),
-            "stability": stability_rules(manifest),
-            # the previous run's model version this run was explained with too, or why it was not
-            "bridge": (
-                None
-                if not bridge
-                else {k: bridge[k] for k in ("previous_as_of", "old_model_version", "note") if k in bridge}
-            ),
-        }
-        from pipelines.history_digests import partition_digests
-
-        info["file_digests"] = partition_digests(stage, (SCORES_FILE, *COPIED))  # read back by every reader
-        io.write_json(info, stage / RUN_FILE)
-        target = history / f"as_of={as_of}"
-        io.replace_path(stage, target)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return target

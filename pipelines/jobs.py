@@ -280,9 +280,9 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
 
 def demo_models_hint(tracking_dir: Path, tracking_uri: str | None) -> str:
     """Where the demo's closing line sends people for the models: the store the demo used (`--tracking-uri`, else
-    `MLFLOW_TRACKING_URI`, else the local sqlite store), said by `pipelines.tracking.browse_hint` (a server's
+    `MLFLOW_TRACKING_URI`, else the local sqlite store), said by `pipelines.tracking_store.browse_hint` (a server's
     address with its password hidden; `mlflow ui ...` for a local store)."""
-    from pipelines.tracking import browse_hint, resolve_tracking_uri
+    from pipelines.tracking_store import browse_hint, resolve_tracking_uri
 
     return browse_hint(resolve_tracking_uri(tracking_dir, tracking_uri))
 

@@ -61,7 +61,7 @@ class VersionRow:
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
     from pipelines.mlflow_import import mlflow
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(config)
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)

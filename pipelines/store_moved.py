@@ -1,7 +1,7 @@
 """A local tracking store moved or copied to another folder: its artefact paths follow it.
 
 MLflow's sqlite store records where each experiment, run and model keeps its files as absolute `file:` URIs. The
-product's store keeps them beside it (`<tracking_dir>/artifacts`, `tracking.ensure_experiment`), so a project
+product's store keeps them beside it (`<tracking_dir>/artifacts`, `tracking_store.ensure_experiment`), so a project
 folder moved, a store copied to another machine or to try something out, kept naming the old folder: moved, every
 model was "registered but its files cannot be read" once the old folder was gone; copied, the copy read the
 original's models and wrote its own trainings' files into the original's folder (two stores sharing one artefact

@@ -12,17 +12,9 @@ import pandas as pd
 
 from features.errors import without_passwords
 from pipelines.config import AppConfig
-from pipelines.tracking import (
-    MissingStore,
-    configure_tracking,
-    current_champion,
-    registered_name,
-    run_deleted_note,
-    sample_note,
-    shown_uri,
-    training_run,
-)
+from pipelines.tracking import current_champion, registered_name, run_deleted_note, sample_note, training_run
 from pipelines.tracking_runs import RULE_AT_TRAINING, training_refusal
+from pipelines.tracking_store import MissingStore, configure_tracking, shown_uri
 
 
 def _with_password(recorded: str | None) -> str | None:

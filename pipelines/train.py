@@ -51,15 +51,12 @@ from pipelines.tracking import (
     DEMO_PARAM,
     DEMO_TRAINER,
     UnreadableModel,
-    artifact_location,
-    browse_hint,
-    configure_tracking,
     current_champion,
-    ensure_experiment,
     load_bundle,
     sweep_interrupted,
 )
 from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_training_run
+from pipelines.tracking_store import artifact_location, browse_hint, configure_tracking, ensure_experiment
 from pipelines.training_stops import export_stops, keep_stops, stopped_in_training, stopped_param
 
 

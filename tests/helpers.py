@@ -245,7 +245,7 @@ def second_version(trained, tmp_path, monkeypatch):
     model, challenger-less): the seam rounds' second registered version; returns (config, client)."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
     from tests.pipelines.conftest import clone_registry
 
     keep_mlflow_uris(monkeypatch)

@@ -115,7 +115,8 @@ def run_score(
     from pipelines.fingerprint import data_fingerprint, fingerprint_beside
     from pipelines.io import release_memory, write_json
     from pipelines.outputs import output_paths, publish, run_id_for, staging_dir
-    from pipelines.tracking import configure_tracking, load_bundle, shown_uri
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking, shown_uri
 
     cfg = read_in_zone(load_config(config), mapping)  # the as-of read in the data's zone
     check_engine(engine)

@@ -185,7 +185,7 @@ def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path, 
     (tmp_path / "data").mkdir()
     scored = SimpleNamespace(scores=pd.DataFrame(), contributions_path=tmp_path / "c.parquet", manifest={})
     monkeypatch.setattr("pipelines.engines.run.run_score", lambda *_a, **_k: scored)
-    monkeypatch.setattr("pipelines.history_store.append_run", _full_disk)
+    monkeypatch.setattr("pipelines.history_append.append_run", _full_disk)
     res = cvp(
         "score", "--data", tmp_path / "data", "--as-of", "2024-01-01", "--out", out, "--history", history
     )
@@ -250,7 +250,8 @@ def test_a_file_system_without_locks_runs_with_a_note(tmp_path, monkeypatch, cap
     assert "the scores set x cannot be locked on its file system (No locks available" in note
     # unlocked, the history's append leaves the staging folders (another host's live append), and any other
     # failure of flock is not taken for a file system without locks (was: every OSError, and the sweep)
-    from pipelines.history_store import append_run, open_history
+    from pipelines.history_append import append_run
+    from pipelines.history_store import open_history
 
     live = open_history(tmp_path / "h", create=True) / ".staging-other-host"
     live.mkdir()
@@ -297,9 +298,9 @@ def test_an_output_path_with_brackets_is_printed_as_written(tmp_path):
 def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
     """`MLFLOW_TRACKING_URI=/srv/mlruns/mlflow.db` (the store's file, `sqlite:///` left out). Was: "names a
     directory: ... Give `sqlite:////srv/mlruns/mlflow.db/mlflow.db`", a store that does not exist. Now the URI
-    to give is the file's own (`pipelines.tracking.check_tracking_uri`)."""
+    to give is the file's own (`pipelines.tracking_store.check_tracking_uri`)."""
     from features.validation import StructuralError
-    from pipelines.tracking import check_tracking_uri
+    from pipelines.tracking_store import check_tracking_uri
 
     store = tmp_path / "mlruns" / "mlflow.db"
     for given in (store, tmp_path / "elsewhere.sqlite"):

@@ -81,7 +81,7 @@ def test_a_tracking_uri_that_is_a_directory_or_names_no_store_says_what_to_write
     """`--tracking-uri mlruns` (an MLflow 2 habit) gave `cvp train` an unexpected MlflowException (exit 1, a
     traceback log) and `cvp score` "Train one first with `cvp train`" though the directory held the model;
     `sqlite://mlflow.db` SQLAlchemy's list of URL forms as a model that "could not be loaded (corrupt)"."""
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
 
     with pytest.raises(StructuralError, match=message):
         configure_tracking(tmp_path / "mlruns", uri)
@@ -94,7 +94,8 @@ def test_a_champion_whose_files_were_deleted_is_named_so_not_asked_to_be_trained
 
     import yaml
 
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
     from tests.pipelines.conftest import clone_registry
 
     config = clone_registry(trained, tmp_path)

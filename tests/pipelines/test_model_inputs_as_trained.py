@@ -44,7 +44,7 @@ def as_trained_run(trained, default_scores, tmp_path_factory):
     import pipelines.engines.run as job
     import pipelines.tracking as tracking
     from pipelines.config import load_config
-    from pipelines.history_store import append_run
+    from pipelines.history_append import append_run
     from tests.pipelines.score_helpers import score_trained
 
     load, read, loaded, tables = tracking.load_bundle, job.load_and_report, [], {}

@@ -78,7 +78,8 @@ def test_config_change_between_train_and_score_is_reported_and_neutralised(train
 
 def test_a_model_saved_before_settings_existed_falls_back_with_a_warning(trained):
     from pipelines.engines.scoring import resolve_settings
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     configure_tracking(Path(cfg.mlflow.tracking_dir))
@@ -398,7 +399,8 @@ def test_loading_the_model_skips_mlflows_unshown_dependency_scan(trained, monkey
     `configure_tracking` silences; the scan of every installed distribution behind them is not paid."""
     import mlflow.pyfunc
 
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     def scan(*args, **kwargs):
         raise AssertionError("MLflow scanned the installed packages for a note nobody sees")

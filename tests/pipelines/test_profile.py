@@ -266,7 +266,7 @@ def test_lookalike_backtest_is_logged_in_the_training_run(trained) -> None:
     import mlflow
 
     from pipelines.config import load_config
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     configure_tracking(Path(cfg.mlflow.tracking_dir))

@@ -267,7 +267,7 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     import re
     import shutil
 
-    from pipelines.history_store import append_run
+    from pipelines.history_append import append_run
     from pipelines.reports.actions import handed_over
     from tests.helpers import cvp
     from tests.pipelines.conftest import history_after_december

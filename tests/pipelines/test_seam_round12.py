@@ -85,7 +85,8 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     import pipelines.tracking_runs as runs
     from pipelines.config import load_config
     from pipelines.registry import list_versions, promote_version, run_models, versions_json
-    from pipelines.tracking import configure_tracking, current_champion, ensure_experiment, load_bundle
+    from pipelines.tracking import current_champion, load_bundle
+    from pipelines.tracking_store import configure_tracking, ensure_experiment
     from tests.helpers import keep_mlflow_uris, quiet
 
     keep_mlflow_uris(monkeypatch)
@@ -133,7 +134,7 @@ def test_a_training_whose_files_fill_the_disk_is_exit_2_and_registers_nothing(
     traceback log (was). Now exit 2 naming the store and the run, marked FAILED, and no version registered."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking, ensure_experiment
+    from pipelines.tracking_store import configure_tracking, ensure_experiment
     from tests.helpers import keep_mlflow_uris
 
     keep_mlflow_uris(monkeypatch)
@@ -164,7 +165,8 @@ def test_models_promote_refuses_a_version_whose_files_are_gone(trained, tmp_path
     read, and `@champion` stays on version 1; `cvp models` lists it as `files missing`."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking, current_champion
+    from pipelines.tracking import current_champion
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import cvp, keep_mlflow_uris
     from tests.pipelines.conftest import clone_registry
 
@@ -228,7 +230,8 @@ def test_models_promote_says_when_the_champions_horizon_changes(trained, tmp_pat
     with no word at the promotion. Now a warning names both horizons and what changes."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking, current_champion
+    from pipelines.tracking import current_champion
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import cvp, keep_mlflow_uris
     from tests.pipelines.conftest import clone_registry
 
@@ -312,7 +315,7 @@ def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_
     kept down by the margin rule). Now it is kept and marked (run.json's `stale_data`, `cvp history`'s as-of),
     the stability rule of later runs skips it, and their manifest's `history_notes` say so; `cvp report
     --history` takes their scores."""
-    from pipelines.history_store import append_run
+    from pipelines.history_append import append_run
     from tests.helpers import cvp, scores_manifest
     from tests.pipelines.conftest import history_after_december
     from tests.pipelines.score_helpers import score_trained
@@ -383,7 +386,8 @@ def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(tra
     import shutil
 
     from pipelines.history import history_notes
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.io import write_json
     from tests.helpers import cvp
     from tests.pipelines.score_helpers import score_trained
@@ -423,7 +427,7 @@ def test_models_listing_says_what_its_sweep_of_a_killed_training_did(new_store, 
 
     import pipelines.tracking_runs as runs
     from pipelines.registry import run_models
-    from pipelines.tracking import configure_tracking, ensure_experiment
+    from pipelines.tracking_store import configure_tracking, ensure_experiment
     from tests.helpers import keep_mlflow_uris, quiet
 
     keep_mlflow_uris(monkeypatch)

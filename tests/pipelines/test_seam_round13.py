@@ -17,7 +17,8 @@ def test_a_model_named_by_its_run_or_files_is_its_registered_version(trained, de
     import mlflow
 
     from pipelines.engines.model_checks import champion_when_scored
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import quiet
 
     champion = default_scores.run.manifest
@@ -115,8 +116,9 @@ def test_a_model_whose_training_run_is_deleted_in_mlflow_is_said_so(trained, tmp
     from features.validation import StructuralError
     from pipelines.config import load_config
     from pipelines.engines.model_checks import check_model
-    from pipelines.tracking import configure_tracking, load_bundle, training_run
+    from pipelines.tracking import load_bundle, training_run
     from pipelines.tracking_card import model_card
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import cvp, keep_mlflow_uris
     from tests.pipelines.conftest import clone_registry
 

@@ -17,7 +17,8 @@ def test_a_history_run_named_by_its_run_uri_is_the_same_model_as_its_version(
     One training run logs one model: the runs' recorded training runs decide."""
     from pipelines.config import load_config
     from pipelines.history import bridge_source, report_history
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import read_output_set
 
     run = default_scores.run  # as of 2025-01-01, v1 of its training run
@@ -130,7 +131,8 @@ def test_a_model_named_by_its_run_asks_the_store_for_that_run_once(trained, defa
 
     import mlflow
 
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     configure_tracking(trained.mlruns)
     run_id = default_scores.run.manifest["model_run_id"]
@@ -163,8 +165,9 @@ def test_a_history_run_named_by_its_run_uri_bridges_a_changed_model_with_that_ru
 
     from pipelines.config import load_config
     from pipelines.engines.model_bridge import bridge_model
-    from pipelines.history_store import append_run
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.history_append import append_run
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     run = default_scores.run
     trained_by = run.manifest["model_run_id"]
@@ -239,7 +242,8 @@ def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_
     from pipelines.drift_reference import scored_rows
     from pipelines.engines.drift import DriftAccumulator, leave_out_trending
     from pipelines.io import load_data
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     configure_tracking(Path(cfg.mlflow.tracking_dir))
@@ -305,7 +309,8 @@ def test_a_history_run_recorded_by_its_run_uri_without_its_training_run_is_that_
     """A history written before runs recorded their training run (`model_run_id`), scored by
     `--model runs:/<R>/model`: its training run is read from that URI (was: None, so v1 of R was judged another
     model, the change said unsplittable and every manager page saying the model was retrained)."""
-    from pipelines.history_store import append_run, list_runs, same_model
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs, same_model
 
     run = default_scores.run
     trained_by = run.manifest["model_run_id"]

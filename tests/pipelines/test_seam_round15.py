@@ -174,7 +174,8 @@ def test_the_models_base_is_counted_before_the_drift_sample(trained, monkeypatch
     from pipelines.engines.drift import reference_customers
     from pipelines.io import load_data
     from pipelines.score_console import small_base
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     rows = scored_rows(
@@ -213,7 +214,8 @@ def test_another_companys_run_neither_replaces_nor_slots_in_before_a_historys_ru
     from features.validation import StructuralError
     from pipelines.config import load_config
     from pipelines.history import apply_stability
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
 
     run = default_scores.run
     history = tmp_path / "history"

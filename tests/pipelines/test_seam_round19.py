@@ -58,8 +58,9 @@ def test_models_promote_of_a_version_its_training_refused_says_so_and_keeps_the_
     import mlflow
 
     from pipelines.registry import promote_version
-    from pipelines.tracking import configure_tracking, current_champion
+    from pipelines.tracking import current_champion
     from pipelines.tracking_runs import training_refusal
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import keep_mlflow_uris, quiet
     from tests.pipelines.conftest import clone_registry
 

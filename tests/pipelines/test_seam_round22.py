@@ -25,7 +25,8 @@ def test_what_the_models_training_warned_of_how_it_scores_is_warned_by_every_run
     from models.churn import REFIT_STRAYED
     from pipelines.config import load_config
     from pipelines.engines.model_checks import check_model
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import keep_mlflow_uris
 
     assert (

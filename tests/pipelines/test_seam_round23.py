@@ -22,8 +22,9 @@ def test_the_demo_never_replaces_a_champion_of_your_own_data(trained, tmp_path, 
     from types import SimpleNamespace
 
     from pipelines.mlflow_import import mlflow
-    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, configure_tracking
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER
     from pipelines.tracking_runs import demo_keeps_champion
+    from pipelines.tracking_store import configure_tracking
 
     keep_mlflow_uris(monkeypatch)
     configure_tracking(trained.mlruns, reading=True)  # read only: the fixture's v1, trained by `cvp train`
@@ -69,7 +70,8 @@ def test_a_run_whose_history_got_another_run_while_it_scored_is_not_added(decemb
     import pandas as pd
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import DIGESTS
     from tests.pipelines.conftest import history_after_december
 
@@ -131,7 +133,8 @@ def test_a_model_the_demo_trained_is_warned_of_by_every_score_but_the_demo(train
     from pipelines.config import load_config
     from pipelines.engines.model_checks import check_model
     from pipelines.jobs import run_card_notes
-    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, _training_facts, configure_tracking, load_bundle
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, _training_facts, load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     run = SimpleNamespace(
         info=SimpleNamespace(run_id="r", lifecycle_stage="active"),
@@ -170,7 +173,8 @@ def test_the_training_wires_the_demo_rule_and_its_param(trained, tmp_path, monke
     from pipelines.config import load_config
     from pipelines.loading import load_configured
     from pipelines.mlflow_import import mlflow
-    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, configure_tracking
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER
+    from pipelines.tracking_store import configure_tracking
     from tests.pipelines.conftest import clone_registry
 
     keep_mlflow_uris(monkeypatch)

@@ -26,7 +26,8 @@ def test_strict_refuses_a_model_the_demo_trained(trained, monkeypatch):
     from features.validation import StructuralError
     from pipelines.config import load_config
     from pipelines.engines.model_checks import check_model
-    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, configure_tracking, demo_model_note, load_bundle
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, demo_model_note, load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     keep_mlflow_uris(monkeypatch)
     configure_tracking(trained.mlruns, reading=True)
@@ -106,7 +107,7 @@ def test_models_marks_a_version_backtested_on_another_companys_data(trained, mon
     from pipelines.config import load_config
     from pipelines.mlflow_import import mlflow
     from pipelines.registry import VersionRow, _as_of, _other_folds, list_versions, versions_json
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
 
     cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
     ours = [f"C{i % 7}" for i in range(40)]
@@ -342,7 +343,7 @@ def test_models_compares_whose_data_as_scoring_does(trained, monkeypatch):
     from pipelines.config import load_config
     from pipelines.mlflow_import import mlflow
     from pipelines.registry import VersionRow, _other_folds, list_versions
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
 
     cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
     ours = _orders([f"C{i % 7}" for i in range(40)])

@@ -63,7 +63,8 @@ def test_a_run_with_a_stopped_table_is_kept_in_the_history_marked_and_read_by_no
     is, it is kept and marked (run.json's `stopped_tables`, `cvp history`'s as-of), the stability rule of later
     runs skips it and their `history_notes` say so."""
     from pipelines.history import history_notes, run_history
-    from pipelines.history_store import PRODUCTION, append_run, list_runs, tier_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import PRODUCTION, list_runs, tier_runs
     from tests.helpers import quiet, scores_manifest
 
     root, fixture_history = history_runs
@@ -251,8 +252,8 @@ def test_the_model_card_of_scores_whose_champion_was_replaced_says_which_is_cham
     that the next `cvp score` uses it; the card of the champion's own scores says nothing of it."""
     from pipelines.config import load_config
     from pipelines.mlflow_import import mlflow
-    from pipelines.tracking import configure_tracking
     from pipelines.tracking_card import model_card
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import keep_mlflow_uris
     from tests.pipelines.conftest import clone_registry
 
@@ -333,7 +334,7 @@ def test_cvp_train_records_the_check_of_its_exports_in_its_run(trained, monkeypa
     lines of the wiring in `train.py` deleted, every test still passed."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
     from tests.helpers import keep_mlflow_uris
 
     keep_mlflow_uris(monkeypatch)

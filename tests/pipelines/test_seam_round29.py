@@ -250,7 +250,7 @@ def test_the_append_keeps_productions_run_of_the_same_as_of(history_runs, tmp_pa
     import pytest
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run
+    from pipelines.history_append import append_run
     from pipelines.outputs import read_output_set
 
     root, history = history_runs

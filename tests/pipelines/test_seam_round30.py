@@ -194,7 +194,8 @@ def test_the_append_copies_no_other_runs_files(history_runs, tmp_path):
     import pytest
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import read_output_set
 
     root, history = history_runs

@@ -113,7 +113,8 @@ def test_the_history_append_copies_only_the_files_the_run_published(history_runs
     import pytest
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import read_output_set
 
     root, history = history_runs
@@ -207,7 +208,8 @@ def test_deleted_files_the_digests_list_are_said_missing(default_scores, history
     import pytest
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run, list_runs
+    from pipelines.history_append import append_run
+    from pipelines.history_store import list_runs
     from pipelines.outputs import DIGESTS, output_paths, read_output_set
     from tests.helpers import cvp
 

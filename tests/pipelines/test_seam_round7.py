@@ -186,7 +186,8 @@ def test_an_append_to_a_history_waits_for_the_one_under_way(default_scores, tmp_
     append gives up after the wait with a message, the other's staging directory untouched (was: removed as if
     a killed run had left it, the other run's partition lost half-written)."""
     import pipelines.locks as locks
-    from pipelines.history_store import append_run, open_history
+    from pipelines.history_append import append_run
+    from pipelines.history_store import open_history
 
     history = open_history(tmp_path / "history", create=True)
     theirs = history / ".staging-0123456789abcdef"
@@ -194,7 +195,8 @@ def test_an_append_to_a_history_waits_for_the_one_under_way(default_scores, tmp_
     (theirs / "scores.parquet").write_bytes(b"being written")
     monkeypatch.setattr(locks, "WAIT_S", 0.3)
     run = default_scores.run
-    with locks.held(history / ".cvp-history.lock", "the test's history"):  # pipelines.history_store.LOCK_FILE
+    # the lock is pipelines.history_append.LOCK_FILE
+    with locks.held(history / ".cvp-history.lock", "the test's history"):
         done: list[BaseException | Path] = []
 
         def append() -> None:  # another process: a thread opens its own lock file description

@@ -320,7 +320,7 @@ def test_a_model_of_another_flavour_is_named_not_a_customer_value_model(trained,
     from sklearn.linear_model import LinearRegression
 
     from pipelines.config import load_config
-    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_store import configure_tracking
     from tests.pipelines.conftest import clone_registry
 
     config = clone_registry(trained, tmp_path)
@@ -368,7 +368,7 @@ def test_a_password_in_the_tracking_uri_is_never_shown_and_the_server_check_pass
     import http.server
     import threading
 
-    from pipelines.tracking import _check_server_answers
+    from pipelines.tracking_store import _check_server_answers
 
     class Health(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -389,7 +389,7 @@ def test_a_password_in_the_tracking_uri_is_never_shown_and_the_server_check_pass
     with pytest.raises(StructuralError) as err:  # now nobody listens there
         _check_server_answers(uri)
     assert "s3cret" not in str(err.value) and "ann:***@127.0.0.1" in str(err.value)
-    from pipelines.tracking import shown_uri  # what the manifest and the model card note write
+    from pipelines.tracking_store import shown_uri  # what the manifest and the model card note write
 
     assert shown_uri("https://ann:s3cret@mlflow.example:5000/x") == "https://ann:***@mlflow.example:5000/x"
     assert shown_uri("https://mlflow.example") == "https://mlflow.example"
@@ -616,7 +616,7 @@ def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_
 
     import mlflow
 
-    from pipelines.tracking import SERVER_RETRIES, configure_tracking
+    from pipelines.tracking_store import SERVER_RETRIES, configure_tracking
 
     for name in SERVER_RETRIES:
         monkeypatch.delenv(name, raising=False)
@@ -704,7 +704,7 @@ def test_a_tracking_server_failing_during_the_run_is_exit_2_naming_it_without_it
     from typer.testing import CliRunner
 
     from pipelines.cli import app
-    from pipelines.tracking import SERVER_RETRIES
+    from pipelines.tracking_store import SERVER_RETRIES
 
     for name in SERVER_RETRIES:
         monkeypatch.delenv(name, raising=False)

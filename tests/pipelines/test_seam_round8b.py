@@ -25,7 +25,8 @@ def test_the_champion_version_recorded_is_the_model_loaded_when_promoted_meanwhi
     import mlflow
 
     from pipelines.config import load_config
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     keep_mlflow_uris(monkeypatch)
     from tests.pipelines.conftest import clone_registry

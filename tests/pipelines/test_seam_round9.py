@@ -17,7 +17,8 @@ from tests.pipelines.score_helpers import score_trained
 
 def _score_into(trained, out, history, **overrides):
     """`cvp score ... --history DIR` as the CLI runs it: score, then add the run to the history."""
-    from pipelines.history_store import append_run, open_history
+    from pipelines.history_append import append_run
+    from pipelines.history_store import open_history
 
     if history is not None:
         open_history(history, create=True)

@@ -108,7 +108,7 @@ def test_mlflows_token_and_password_are_in_no_error_nor_log(variable, tmp_path, 
 def test_the_rule_masks_each_form_and_keeps_what_is_not_secret(monkeypatch):
     """The forms the rule knows, and what it leaves as written (a port, a path, a plain `key` word, a short
     environment value that would mask ordinary words)."""
-    from pipelines.tracking import shown_uri
+    from pipelines.tracking_store import shown_uri
 
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw")  # too short to mask: "pw" would go from every word
     masked = {

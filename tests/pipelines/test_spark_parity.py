@@ -154,7 +154,7 @@ def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
     issue 15's bridge (the model changed since the history's run: each engine explains the new data with v1 too)."""
     from pipelines.demo import generate_company, write_company
     from pipelines.engines.run import run_score
-    from pipelines.history_store import append_run
+    from pipelines.history_append import append_run
 
     root = tmp_path_factory.mktemp("spark-parity")
     train, data = root / "train", root / "data"

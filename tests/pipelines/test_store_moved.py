@@ -29,7 +29,8 @@ def test_a_copied_store_reads_and_writes_its_own_files_and_says_so(trained, tmp_
     """`configure_tracking` on a copy of the fixture's store (every `cvp` command opening it): each file path the
     store records points into the copy, the champion loads from the copy's files, a note on stderr says so; the
     next command finds nothing to do."""
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     copy = tmp_path / "elsewhere" / "mlruns"
     shutil.copytree(trained.root / PRISTINE, copy)
@@ -87,7 +88,7 @@ def test_a_store_given_by_uri_keeps_its_files_beside_it(new_store, tmp_path, mon
     command noted "names its models' files under .../mlruns/artifacts, not beside it: moved or copied?")."""
     import mlflow
 
-    from pipelines.tracking import configure_tracking, ensure_experiment
+    from pipelines.tracking_store import configure_tracking, ensure_experiment
     from tests.helpers import keep_mlflow_uris
     from tests.pipelines.conftest import empty_registry
 

@@ -179,8 +179,8 @@ def test_the_report_reaches_the_server_the_manifest_names_with_the_password_of_t
     import mlflow.artifacts
 
     from pipelines.config import load_config
-    from pipelines.tracking import shown_uri
     from pipelines.tracking_card import model_card
+    from pipelines.tracking_store import shown_uri
 
     asked: list[str] = []
     run = types.SimpleNamespace(

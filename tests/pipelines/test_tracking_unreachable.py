@@ -9,7 +9,7 @@ import time
 import pytest
 
 from features.validation import StructuralError
-from pipelines.tracking import configure_tracking
+from pipelines.tracking_store import configure_tracking
 
 
 def _closed_port() -> int:

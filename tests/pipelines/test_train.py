@@ -15,7 +15,7 @@ from rich.console import Console
 from pipelines.config import load_config
 from pipelines.io import load_data
 from pipelines.loading import default_as_of
-from pipelines.tracking import configure_tracking
+from pipelines.tracking_store import configure_tracking
 from pipelines.train import train_and_register
 from tests.background import champion_process, take
 from tests.helpers import cvp, keep_mlflow_uris

@@ -26,7 +26,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from pipelines.tracking import configure_tracking, ensure_experiment
+from pipelines.tracking_store import configure_tracking, ensure_experiment
 from pipelines.tracking_runs import log_training_run
 
 
@@ -67,7 +67,8 @@ def test_a_training_killed_between_registering_and_promoting_is_marked_and_never
 ):
     import mlflow
 
-    from pipelines.tracking import _registry_offer, configure_tracking, current_champion, load_bundle
+    from pipelines.tracking import _registry_offer, current_champion, load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     tracking = tmp_path / "mlruns"
     empty_registry(
@@ -109,7 +110,8 @@ def test_the_next_training_marks_runs_of_killed_trainings_failed_and_leaves_live
     import mlflow
 
     from pipelines.staging import host
-    from pipelines.tracking import RUN_HOST, RUN_PID, configure_tracking, ensure_experiment, sweep_interrupted
+    from pipelines.tracking import RUN_HOST, RUN_PID, sweep_interrupted
+    from pipelines.tracking_store import configure_tracking, ensure_experiment
 
     empty_registry(new_store, tmp_path)
     configure_tracking(tmp_path)
@@ -134,7 +136,8 @@ def test_a_version_an_alias_points_at_is_never_marked_incomplete(new_store, tmp_
     import mlflow
 
     from pipelines.staging import host
-    from pipelines.tracking import RUN_HOST, RUN_PID, configure_tracking, ensure_experiment, sweep_interrupted
+    from pipelines.tracking import RUN_HOST, RUN_PID, sweep_interrupted
+    from pipelines.tracking_store import configure_tracking, ensure_experiment
 
     empty_registry(new_store, tmp_path)
     configure_tracking(tmp_path)

@@ -106,7 +106,8 @@ def test_a_mapping_difference_says_the_run_reads_through_its_own(trained):
     under "the model's settings are used", as if the model's mapping had read the data)."""
     from pipelines.config import load_config
     from pipelines.engines.scoring import resolve_settings
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import load_bundle
+    from pipelines.tracking_store import configure_tracking
 
     cfg = load_config(trained.config)
     configure_tracking(Path(cfg.mlflow.tracking_dir))
