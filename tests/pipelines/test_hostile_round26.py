@@ -229,9 +229,9 @@ def test_a_long_cell_in_a_date_column_is_judged_quickly_and_cjk_dates_are_still_
         "2023. 1. 5. 오후 3:04:05",
     ]
     cells += ["2023年1月5日 午後3時04分", "2023-01-05 下午 3:04", "2023년 1월 5일 오후 3시 4분 5초"]
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a loaded machine's wait for a core is not the check's cost
     found = other_date_forms(pd.Series(cells, dtype=object), np.ones(len(cells), dtype=bool))
-    assert time.perf_counter() - start < 0.5
+    assert time.thread_time() - start < 0.5
     assert found.tolist() == [False, False, True, True, True, True]
 
 

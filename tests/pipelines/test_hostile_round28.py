@@ -291,9 +291,9 @@ def test_more_dates_with_a_weekday_and_times_in_words_are_other_date_forms():
     ]
     others = ["2021.5", "2023/01/0510:00", "hello(木)10:00", "2023/01/05(" + "(a)" * 33_000]
     values = pd.Series(dates + others)
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a loaded machine's wait for a core is not the check's cost
     assert list(other_date_forms(values, np.ones(len(values), dtype=bool))) == [True] * 5 + [False] * 4
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_more_efforts_with_a_unit_are_numbers_with_a_unit():
