@@ -420,11 +420,11 @@ def read_bridge(run: HistoryRun) -> tuple[pd.DataFrame | None, pd.DataFrame | No
 
 
 def _check(run: HistoryRun, *names: str) -> None:
-    """Each of the run's files `names` is the file appended (`pipelines.history_digests`), or exit 2."""
-    from pipelines.history_digests import check_partition_file
+    """Each of the run's files `names` is the file appended, or exit 2 (`history_digests.check_run_files`, the one
+    loop of the partition's checks)."""
+    from pipelines.history_digests import check_run_files
 
-    for name in names:
-        check_partition_file(run.path, name, run.file_digests, run.as_of)
+    check_run_files(run, names)
 
 
 def tier_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:

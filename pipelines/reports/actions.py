@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from pipelines.reports.config import ReportConfig
 from pipelines.reports.phrases import css_token, is_blank, isolated, money, tier_reason_plain, to_date
-from pipelines.reports.views import manager_ids
+from pipelines.reports.views import has_flag, manager_ids
 
 MANAGER_DEPARTED = "manager_departed"
 AT_RISK = "at_risk"
@@ -46,7 +46,9 @@ class HistoryReport:
 
 
 def _has(flags: pd.Series, flag: str) -> pd.Series:
-    return flags.fillna("").astype(str).str.split(";").map(lambda xs: flag in xs).astype(bool)
+    """Which rows' `flags` hold `flag`: the pages' one reader of the flags (`views.has_flag`, as
+    `book.likely_to_leave` reads the at-risk flag), as booleans."""
+    return has_flag(flags, flag).astype(bool)
 
 
 def _text(value: Any) -> str:

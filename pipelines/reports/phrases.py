@@ -27,13 +27,10 @@ def isolated(text: Any, css: str = "who") -> Markup:
     isolate`), so a right-to-left name never takes the text beside it into its run. The one rule: the templates'
     `isolated` filter and every sentence built with a name (`Markup(...).format(isolated(name))`: "moved to
     <name> (AM0002)", round 37, was bare). `css`: "name" (a customer's, in bold) or "who"."""
-    if hasattr(
-        text, "__html__"
-    ):  # markup already (`escape(text)` semantics): kept as it is, not escaped again
-        return Markup('<span class="{}">{}</span>').format(
-            css, Markup(BIDI_CONTROLS.sub("", str(text.__html__())))
-        )
-    return Markup('<span class="{}">{}</span>').format(css, BIDI_CONTROLS.sub("", str(text)))
+    # markup already (`escape(text)` semantics): kept as it is, not escaped again; text escaped by the format
+    markup = hasattr(text, "__html__")
+    inner = BIDI_CONTROLS.sub("", str(text.__html__() if markup else text))
+    return Markup('<span class="{}">{}</span>').format(css, Markup(inner) if markup else inner)
 
 
 def horizon_phrases(days: int) -> tuple[str, str]:
